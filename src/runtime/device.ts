@@ -1,0 +1,88 @@
+import { NoWebGPUError } from '../errors.js';
+
+export interface AcquireDeviceOptions {
+  /** Use this device as it is (the caller owns it). */
+  readonly device?: GPUDevice;
+  /** Pick the first adapter whose description/vendor/architecture contains this (case-insensitive). */
+  readonly adapter?: string;
+  readonly powerPreference?: GPUPowerPreference;
+  /** Request `shader-f16` when the adapter has it (default true). */
+  readonly f16?: boolean;
+}
+
+export interface AcquiredDevice {
+  readonly device: GPUDevice;
+  /** True when this library created the device (and so may destroy it). */
+  readonly owned: boolean;
+  readonly adapterName: string;
+}
+
+/** Limits NeRCo benefits from: asked for up to what the adapter allows. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+const HOW_TO_FIX =
+  'On Debian/Ubuntu without a GPU, install Mesa\'s lavapipe Vulkan driver (on bookworm from bookworm-backports: ' +
+  '`apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`); in a browser, use one with WebGPU enabled ' +
+  '(Chromium: --enable-unsafe-webgpu) and a secure context (https or localhost).';
+
+// Dawn's GPU object must stay referenced while any device created from it lives (else the
+// process can crash mid-run); we keep it here and drop it in releaseNodeGPU().
+let nodeGPU: GPU | null = null;
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && !!process.versions?.node;
+}
+
+async function getGPU(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  if (!isNode()) throw new NoWebGPUError(`this browser has no WebGPU (navigator.gpu is missing). ${HOW_TO_FIX}`);
+  if (nodeGPU) return nodeGPU;
+  const name = 'webgpu'; // a variable, so that browser bundlers leave this Node-only import alone
+  let mod: { create: (opts: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    mod = await import(/* @vite-ignore */ name);
+  } catch (e) {
+    throw new NoWebGPUError(`the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}`);
+  }
+  Object.assign(globalThis, mod.globals);
+  nodeGPU = mod.create([]);
+  return nodeGPU;
+}
+
+/** Drops this library's reference to Dawn's GPU object so that Node can exit. */
+export function releaseNodeGPU(): void {
+  nodeGPU = null;
+}
+
+function describe(adapter: GPUAdapter): string {
+  const i = adapter.info;
+  return [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unknown adapter';
+}
+
+export async function acquireDevice(opts: AcquireDeviceOptions = {}): Promise<AcquiredDevice> {
+  if (opts.device) return { device: opts.device, owned: false, adapterName: "caller's device" };
+  const gpu = await getGPU();
+  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
+  if (!adapter) throw new NoWebGPUError(`no WebGPU adapter is available. ${HOW_TO_FIX}`);
+  const name = describe(adapter);
+  if (opts.adapter && !name.toLowerCase().includes(opts.adapter.toLowerCase())) {
+    throw new NoWebGPUError(`no adapter matches "${opts.adapter}"; the available one is "${name}"`);
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (opts.f16 !== false && adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  const device = await adapter.requestDevice({ label: 'nerco-webgpu', requiredLimits, requiredFeatures });
+  return { device, owned: true, adapterName: name };
+}

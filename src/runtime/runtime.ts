@@ -1,0 +1,165 @@
+import { BufferUsage, MapMode } from './gpu-constants.js';
+import { DeviceLostError, GpuKernelError, InvalidArgumentError } from '../errors.js';
+import { BufferPool } from './buffer-pool.js';
+import { acquireDevice, type AcquireDeviceOptions } from './device.js';
+import { PipelineCache } from './pipeline-cache.js';
+import { Recorder } from './recorder.js';
+import { BYTES_PER_ELEMENT, GpuTensor, shapeSize, type DType } from './tensor.js';
+import { UniformArena } from './uniform-arena.js';
+
+/** Receives per-pass GPU timestamps (benchmarks); see bench/. */
+export interface PassProfiler {
+  timestampWrites(label: string): GPUComputePassTimestampWrites | undefined;
+  /** Called after the pass's command buffer is encoded, before submit. */
+  resolve(encoder: GPUCommandEncoder): void;
+}
+
+/**
+ * The tensor runtime: one device, its buffer pool, pipeline cache and uniform arena. Everything
+ * that touches the GPU goes through here, so errors, memory and lifetime are handled in one place.
+ */
+export class Runtime {
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  readonly uniforms: UniformArena;
+  readonly limits: GPUSupportedLimits;
+  readonly hasF16: boolean;
+  private profiler: PassProfiler | null = null;
+  private lostInfo: GPUDeviceLostInfo | null = null;
+  private destroyed = false;
+
+  private constructor(readonly device: GPUDevice, readonly ownsDevice: boolean, readonly adapterName: string) {
+    this.limits = device.limits;
+    this.hasF16 = device.features.has('shader-f16');
+    this.pool = new BufferPool(device, Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize));
+    this.pipelines = new PipelineCache(device);
+    this.uniforms = new UniformArena(device);
+    void device.lost.then((info) => { this.lostInfo = info; });
+  }
+
+  static async create(opts: AcquireDeviceOptions = {}): Promise<Runtime> {
+    const d = await acquireDevice(opts);
+    return new Runtime(d.device, d.owned, d.adapterName);
+  }
+
+  get isLost(): boolean { return this.lostInfo !== null || this.destroyed; }
+
+  /** Throws DeviceLostError when the device is gone (destroyed or lost). */
+  checkAlive(): void {
+    if (this.lostInfo) throw new DeviceLostError(`the GPU device was lost (${this.lostInfo.reason}): ${this.lostInfo.message || 'no details'}; create a new model`);
+    if (this.destroyed) throw new DeviceLostError('this model was destroyed; create a new one');
+  }
+
+  setProfiler(p: PassProfiler | null): void { this.profiler = p; }
+
+  timestampWrites(label: string): { timestampWrites?: GPUComputePassTimestampWrites } {
+    const tw = this.profiler?.timestampWrites(label);
+    return tw ? { timestampWrites: tw } : {};
+  }
+
+  /** A pooled activation tensor (contents undefined until written). */
+  tensor(shape: readonly number[], label: string, dtype: DType = 'f32'): GpuTensor {
+    this.checkAlive();
+    const bytes = shapeSize(shape) * BYTES_PER_ELEMENT[dtype];
+    const max = this.limits.maxStorageBufferBindingSize;
+    if (bytes > max) {
+      throw new GpuKernelError('GPU_OUT_OF_MEMORY', label, `a ${shape.join('×')} ${dtype} tensor needs ${bytes} bytes; one storage binding may hold ${max} on this device`);
+    }
+    return new GpuTensor(this.pool.acquire(bytes, label), shape, dtype, this.pool, label);
+  }
+
+  /** Uploads data into a buffer the tensor owns (weights, constants). */
+  constant(data: Float32Array | Uint16Array | Uint32Array, shape: readonly number[], label: string, dtype: DType = 'f32'): GpuTensor {
+    this.checkAlive();
+    const n = shapeSize(shape);
+    const expected = dtype === 'f16' ? n * 2 : n * 4;
+    if (data.byteLength !== expected) throw new InvalidArgumentError(`${label}: ${data.byteLength} bytes of data for shape [${shape.join(', ')}] ${dtype}`);
+    const size = Math.max(16, Math.ceil(expected / 4) * 4);
+    const buffer = this.device.createBuffer({ label, size, usage: BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC, mappedAtCreation: true });
+    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    buffer.unmap();
+    return new GpuTensor(buffer, shape, dtype, null, label);
+  }
+
+  /** A pooled tensor filled from host data. */
+  upload(data: Float32Array, shape: readonly number[], label: string): GpuTensor {
+    const t = this.tensor(shape, label);
+    if (data.length !== t.size) throw new InvalidArgumentError(`${label}: ${data.length} values for shape [${shape.join(', ')}]`);
+    this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return t;
+  }
+
+  /** A recorder over a new encoder, or over the caller's encoder (which the caller submits). */
+  recorder(encoder?: GPUCommandEncoder): Recorder {
+    this.checkAlive();
+    return new Recorder(this, encoder ?? this.device.createCommandEncoder({ label: 'nerco-webgpu' }));
+  }
+
+  /**
+   * Runs `record` inside validation and out-of-memory error scopes, then (unless the recorder
+   * wraps a caller's encoder) submits. A GPU error becomes a GpuKernelError naming the kernel.
+   * Calls must not overlap on one runtime (error scopes are per device): the model serialises them.
+   */
+  async run<T>(record: (rec: Recorder) => Promise<T>, opts: { encoder?: GPUCommandEncoder } = {}): Promise<T> {
+    const rec = this.recorder(opts.encoder);
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    let result: T;
+    let failure: unknown = null;
+    let chunks: ReturnType<UniformArena['flush']> = [];
+    try {
+      result = await record(rec);
+      chunks = this.uniforms.flush();
+      if (!opts.encoder) {
+        this.profiler?.resolve(rec.encoder);
+        this.device.queue.submit([rec.encoder.finish()]);
+      }
+    } catch (e) {
+      failure = e;
+    }
+    const validation = await this.device.popErrorScope();
+    const oom = await this.device.popErrorScope();
+    if (chunks.length) void this.device.queue.onSubmittedWorkDone().then(() => this.uniforms.recycle(chunks), () => undefined);
+    this.checkAlive();
+    if (oom) throw new GpuKernelError('GPU_OUT_OF_MEMORY', kernelFromMessage(oom.message), oom.message);
+    if (validation) throw new GpuKernelError('GPU_VALIDATION', kernelFromMessage(validation.message), validation.message);
+    if (failure) throw failure;
+    return result!;
+  }
+
+  /** Copies a tensor back to the host (waits for all submitted work). */
+  async read(t: GpuTensor): Promise<Float32Array> {
+    this.checkAlive();
+    if (t.dtype !== 'f32') throw new InvalidArgumentError(`read: ${t.label} is ${t.dtype}; read f32 tensors`);
+    const bytes = t.byteLength;
+    const staging = this.device.createBuffer({ label: `read ${t.label}`, size: Math.ceil(bytes / 4) * 4, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    try {
+      const enc = this.device.createCommandEncoder({ label: `read ${t.label}` });
+      enc.copyBufferToBuffer(t.buffer, 0, staging, 0, staging.size);
+      this.device.queue.submit([enc.finish()]);
+      try {
+        await staging.mapAsync(MapMode.READ);
+      } catch (e) {
+        this.checkAlive();
+        throw e;
+      }
+      return new Float32Array(staging.getMappedRange().slice(0, bytes));
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.pool.destroy();
+    this.uniforms.destroy();
+    if (this.ownsDevice) this.device.destroy();
+  }
+}
+
+/** Dawn and browsers quote the labels of the objects involved; ours start with the shader key. */
+export function kernelFromMessage(message: string): string {
+  const labels = [...message.matchAll(/"([^"]+)"/g)].map((m) => m[1]!).filter((l) => l !== 'nerco-webgpu');
+  return labels.find((l) => l.includes('(')) ?? labels[0] ?? 'unknown kernel';
+}
