@@ -27,6 +27,7 @@ export class Runtime {
   private profiler: PassProfiler | null = null;
   private lostInfo: GPUDeviceLostInfo | null = null;
   private destroyed = false;
+  private recordedIntoCallerEncoder = false;
 
   private constructor(readonly device: GPUDevice, readonly ownsDevice: boolean, readonly adapterName: string) {
     this.limits = device.limits;
@@ -101,15 +102,21 @@ export class Runtime {
    * Calls must not overlap on one runtime (error scopes are per device): the model serialises them.
    */
   async run<T>(record: (rec: Recorder) => Promise<T>, opts: { encoder?: GPUCommandEncoder } = {}): Promise<T> {
+    if (opts.encoder) this.recordedIntoCallerEncoder = true;
+    else if (this.uniforms.isLarge && !this.recordedIntoCallerEncoder) {
+      // A caller's encoder may be submitted at any time later, so once one has been used the
+      // uniform slots it binds must live on; otherwise wait for our own work and start afresh.
+      await this.device.queue.onSubmittedWorkDone();
+      this.uniforms.destroy();
+    }
     const rec = this.recorder(opts.encoder);
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
     let result: T;
     let failure: unknown = null;
-    let chunks: ReturnType<UniformArena['flush']> = [];
     try {
       result = await record(rec);
-      chunks = this.uniforms.flush();
+      this.uniforms.flush();
       if (!opts.encoder) {
         this.profiler?.resolve(rec.encoder);
         this.device.queue.submit([rec.encoder.finish()]);
@@ -119,7 +126,6 @@ export class Runtime {
     }
     const validation = await this.device.popErrorScope();
     const oom = await this.device.popErrorScope();
-    if (chunks.length) void this.device.queue.onSubmittedWorkDone().then(() => this.uniforms.recycle(chunks), () => undefined);
     this.checkAlive();
     if (oom) throw new GpuKernelError('GPU_OUT_OF_MEMORY', kernelFromMessage(oom.message), oom.message);
     if (validation) throw new GpuKernelError('GPU_VALIDATION', kernelFromMessage(validation.message), validation.message);
