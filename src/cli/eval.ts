@@ -1,0 +1,63 @@
+import { promises as fs } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { InvalidArgumentError, NercoError } from '../errors.js';
+import { enhanceImage } from '../nerco/enhance-image.js';
+import { loadNeRCo } from '../nerco/load.js';
+import { psnr, ssim } from '../nerco/metrics.js';
+import { decodeImageFile } from '../node/image-io.js';
+import { oneOf, parse } from './args.js';
+import type { Output } from './enhance.js';
+
+export const EVAL_USAGE = `nerco-webgpu eval --data <dir with low/ and high/> [--weights <dir|file>] [--fit pad|resize] [--json] [--adapter <substring>]
+  PSNR (RGB, 0–255) and SSIM (Gaussian 11×11, σ 1.5, per channel, mean) of the enhanced low/ images against high/`;
+
+export interface EvalRow {
+  readonly name: string;
+  readonly psnr: number;
+  readonly ssim: number;
+}
+
+const IMAGE = /\.(png|jpe?g|webp)$/i;
+
+export async function runEval(argv: string[], io: Output): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    data: { type: 'string' },
+    weights: { type: 'string' },
+    fit: { type: 'string' },
+    json: { type: 'boolean' },
+    adapter: { type: 'string' },
+  });
+  if (positionals.length || !values.data) throw new InvalidArgumentError(`--data <dir> is required\n${EVAL_USAGE}`);
+  const fit = oneOf(values.fit, ['pad', 'resize'] as const, '--fit', 'pad');
+  const lowDir = join(values.data, 'low');
+  const highDir = join(values.data, 'high');
+  const lows = (await fs.readdir(lowDir).catch(() => { throw new NercoError('IO', `${lowDir}: no such directory`); })).filter((n) => IMAGE.test(n)).sort();
+  const highs = await fs.readdir(highDir).catch(() => { throw new NercoError('IO', `${highDir}: no such directory`); });
+  const highByStem = new Map(highs.filter((n) => IMAGE.test(n)).map((n) => [basename(n, extname(n)), n]));
+  if (!lows.length) throw new NercoError('IO', `${lowDir}: no images`);
+
+  const model = await loadNeRCo(values.weights, { adapter: values.adapter });
+  const rows: EvalRow[] = [];
+  try {
+    for (const name of lows) {
+      const stem = basename(name, extname(name));
+      const highName = highByStem.get(stem);
+      if (!highName) throw new NercoError('IO', `${join(highDir, stem)}.*: no reference for ${name}`);
+      const [low, high] = await Promise.all([decodeImageFile(join(lowDir, name)), decodeImageFile(join(highDir, highName))]);
+      const { image } = await enhanceImage(model, low, { fit });
+      if (image.width !== high.width || image.height !== high.height) {
+        throw new NercoError('IO', `${name}: output is ${image.width}×${image.height} but the reference is ${high.width}×${high.height} (use --fit pad)`);
+      }
+      const row = { name: stem, psnr: psnr(image.data, high.data), ssim: ssim(image.data, high.data, image.width, image.height) };
+      rows.push(row);
+      if (!values.json) io.log(`${stem.padEnd(12)} PSNR ${row.psnr.toFixed(2)} dB  SSIM ${row.ssim.toFixed(4)}`);
+    }
+  } finally {
+    model.destroy();
+  }
+  const mean = (f: (r: EvalRow) => number) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
+  const summary = { images: rows.length, psnr: mean((r) => r.psnr), ssim: mean((r) => r.ssim) };
+  if (values.json) io.log(JSON.stringify({ ...summary, perImage: rows }));
+  else io.log(`mean over ${rows.length} images: PSNR ${summary.psnr.toFixed(2)} dB  SSIM ${summary.ssim.toFixed(4)}`);
+  return 0;
+}

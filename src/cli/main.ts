@@ -1,0 +1,34 @@
+import { NercoError } from '../errors.js';
+import { releaseNodeGPU } from '../runtime/device.js';
+import { CONVERT_USAGE, runConvert } from './convert.js';
+import { ENHANCE_USAGE, runEnhance, type Output } from './enhance.js';
+import { EVAL_USAGE, runEval } from './eval.js';
+
+const USAGE = `usage:\n  ${ENHANCE_USAGE}\n  ${CONVERT_USAGE}\n  ${EVAL_USAGE}`;
+
+/** The CLI: returns the exit code; errors are one line on stderr, never a stack trace. */
+export async function main(argv: string[], io: Output = { log: (l) => console.log(l), warn: (l) => console.error(l) }): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'enhance': return await runEnhance(rest, io);
+      case 'convert': return await runConvert(rest, io);
+      case 'eval': return await runEval(rest, io);
+      case undefined: case '-h': case '--help': case 'help':
+        io.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        io.warn(`nerco-webgpu: unknown command '${command}'\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    const msg = e instanceof NercoError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    // Usage text after the first line is help, not part of the error line.
+    const [first, ...more] = msg.split('\n');
+    io.warn(`nerco-webgpu: ${first}`);
+    if (more.length && e instanceof NercoError && e.code === 'INVALID_ARGUMENT') io.warn(more.join('\n'));
+    return e instanceof NercoError && e.code === 'INVALID_ARGUMENT' ? 2 : 1;
+  } finally {
+    releaseNodeGPU();
+  }
+}

@@ -1,0 +1,46 @@
+import type { NeRCoModel } from './model.js';
+import { fakeBToRGB8, rgbaToRGB, rgbToRGBA, type OutputRounding } from './postprocess.js';
+import { prepareInput, type FitMode } from './preprocess.js';
+import type { RGBImage } from './rgb-image.js';
+
+export interface EnhanceImageOptions {
+  /** 'pad' (default): same size as the input; 'resize': the reference test.py behaviour (NERCO.md §3.2). */
+  readonly fit?: FitMode;
+  /** Default: 'truncate' with fit 'resize' (the reference), 'nearest' with fit 'pad'. */
+  readonly rounding?: OutputRounding;
+}
+
+export interface EnhancedImage {
+  readonly image: RGBImage;
+  /** The network output fake_B for the returned pixels: float32 [3, height, width], in [-1, 1]. */
+  readonly fakeB: Float32Array;
+}
+
+function cropCHW(chw: Float32Array, w: number, h: number, cw: number, ch: number): Float32Array {
+  if (cw === w && ch === h) return chw;
+  const out = new Float32Array(3 * cw * ch);
+  for (let c = 0; c < 3; c++) for (let y = 0; y < ch; y++) out.set(chw.subarray((c * h + y) * w, (c * h + y) * w + cw), (c * ch + y) * cw);
+  return out;
+}
+
+/**
+ * Host pixels in, host pixels out, with the exact pre/post-processing of NERCO.md §3 and §8.
+ * (For pixels already on the GPU use `model.enhance(texture)`, which never leaves the device.)
+ */
+export async function enhanceImage(model: NeRCoModel, image: RGBImage, opts: EnhanceImageOptions = {}): Promise<EnhancedImage> {
+  const fit = opts.fit ?? 'pad';
+  const rounding = opts.rounding ?? (fit === 'resize' ? 'truncate' : 'nearest');
+  const input = prepareInput(image.data, image.width, image.height, fit);
+  const { fakeB } = await model.runCHW(input.chw, input.netH, input.netW);
+  const { w, h } = input.crop;
+  return {
+    image: { width: w, height: h, data: fakeBToRGB8(fakeB, input.netW, input.netH, rounding, input.crop) },
+    fakeB: cropCHW(fakeB, input.netW, input.netH, w, h),
+  };
+}
+
+/** RGBA bytes (alpha ignored, as `convert('RGB')` does) → enhanced RGBA bytes (alpha 255). */
+export async function enhanceRGBA(model: NeRCoModel, rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, opts: EnhanceImageOptions = {}): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
+  const { image } = await enhanceImage(model, { width, height, data: rgbaToRGB(rgba) }, opts);
+  return { width: image.width, height: image.height, data: rgbToRGBA(image.data) };
+}

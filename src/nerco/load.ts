@@ -1,0 +1,72 @@
+import { InvalidArgumentError, NercoError } from '../errors.js';
+import type { AcquireDeviceOptions } from '../runtime/device.js';
+import { parseNeRCoWeights, type NeRCoWeights } from './load-weights.js';
+import { NeRCoModel } from './model.js';
+
+/**
+ * Where weights come from:
+ * - nothing: the shipped default weights (weights/default.safetensors);
+ * - a combined safetensors file's bytes (keys prefixed G_A., Pre., H.);
+ * - named files: the three official `latest_net_{G_A,Pre,H}.pth` (or one .safetensors);
+ * - a path (Node: a directory with the .pth files, or a .safetensors file) or a URL (browser: a .safetensors);
+ * - already parsed weights.
+ */
+export type WeightsSource =
+  | NeRCoWeights
+  | Uint8Array
+  | ArrayBuffer
+  | readonly { readonly name: string; readonly bytes: Uint8Array }[]
+  | string
+  | URL;
+
+export type LoadOptions = AcquireDeviceOptions;
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && !!process.versions?.node;
+}
+
+/** The package's default weights file, relative to this module (src/nerco or dist/node/src/nerco or dist/browser). */
+function defaultWeightsCandidates(): URL[] {
+  return ['../../weights/default.safetensors', '../../../weights/default.safetensors', '../../../../weights/default.safetensors']
+    .map((p) => new URL(p, import.meta.url));
+}
+
+async function fetchBytes(url: URL | string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) throw new NercoError('IO', `could not fetch weights from ${String(url)}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+export async function resolveWeights(source?: WeightsSource): Promise<NeRCoWeights> {
+  if (source === undefined) {
+    if (isNode()) {
+      const { readNeRCoWeightsFromPath } = await import('../node/load-weights-node.js');
+      const { existsSync } = await import('node:fs');
+      const { fileURLToPath } = await import('node:url');
+      const found = defaultWeightsCandidates().map((u) => fileURLToPath(u)).find((p) => existsSync(p));
+      if (!found) throw new NercoError('IO', 'the default weights (weights/default.safetensors) are missing from this installation');
+      return readNeRCoWeightsFromPath(found);
+    }
+    return parseNeRCoWeights([{ name: 'default.safetensors', bytes: await fetchBytes(defaultWeightsCandidates()[1]!) }]);
+  }
+  if (source instanceof Uint8Array) return parseNeRCoWeights([{ name: 'weights.safetensors', bytes: source }]);
+  if (source instanceof ArrayBuffer) return parseNeRCoWeights([{ name: 'weights.safetensors', bytes: new Uint8Array(source) }]);
+  if (Array.isArray(source)) return parseNeRCoWeights(source);
+  if (typeof source === 'string' || source instanceof URL) {
+    const s = String(source);
+    if (isNode() && !/^(https?|blob|data):/.test(s)) {
+      const { readNeRCoWeightsFromPath } = await import('../node/load-weights-node.js');
+      const { fileURLToPath } = await import('node:url');
+      return readNeRCoWeightsFromPath(s.startsWith('file:') ? fileURLToPath(s) : s);
+    }
+    const name = s.split('/').pop() || 'weights.safetensors';
+    return parseNeRCoWeights([{ name, bytes: await fetchBytes(s) }]);
+  }
+  if (typeof source === 'object' && 'ga' in source && 'pre' in source && 'h' in source) return source;
+  throw new InvalidArgumentError('weights: expected bytes, named files, a path/URL or parsed weights');
+}
+
+/** Loads NeRCo onto a WebGPU device (the caller's `device`, or one this library acquires). */
+export async function loadNeRCo(weights?: WeightsSource, opts: LoadOptions = {}): Promise<NeRCoModel> {
+  return NeRCoModel.create(await resolveWeights(weights), opts);
+}

@@ -1,0 +1,182 @@
+import { InvalidArgumentError, LimitError } from '../errors.js';
+import { packImage, unpackImage, type ImageFormat } from '../kernels/image.js';
+import { TextureUsage } from '../runtime/gpu-constants.js';
+import { Runtime } from '../runtime/runtime.js';
+import type { GpuTensor } from '../runtime/tensor.js';
+import type { AcquireDeviceOptions } from '../runtime/device.js';
+import { prepareNeRCo, recordForward, type ForwardOptions, type NeRCoGpuWeights } from './forward.js';
+import type { NeRCoWeights } from './load-weights.js';
+import { INPUT_LUT, MIN_NETWORK_SIDE, NETWORK_SIZE_MULTIPLE, networkSizePad } from './preprocess.js';
+import type { OutputRounding } from './postprocess.js';
+
+/** Host copies of the pass's tensors, float32 CHW. */
+export interface ForwardResult {
+  readonly fakeB: Float32Array;
+  readonly preTrunk?: Float32Array;
+  readonly preA?: Float32Array;
+  readonly mask?: Float32Array;
+  readonly hImage?: Float32Array;
+}
+
+export interface TextureEnhanceOptions {
+  /** Output quantisation: 'nearest' (default) or 'truncate' (the reference's uint8 cast). */
+  readonly rounding?: OutputRounding;
+}
+
+const INPUT_FORMATS: Readonly<Record<string, { format: ImageFormat; bytesPerTexel: number }>> = {
+  rgba8unorm: { format: 'rgba8unorm', bytesPerTexel: 4 },
+  bgra8unorm: { format: 'bgra8unorm', bytesPerTexel: 4 },
+  rgba16float: { format: 'rgba16float', bytesPerTexel: 8 },
+  rgba32float: { format: 'rgba32float', bytesPerTexel: 16 },
+};
+
+const align256 = (n: number): number => Math.ceil(n / 256) * 256;
+
+/**
+ * A loaded NeRCo: its weights on one device. Calls are serialised (they share the device's
+ * error scopes and the buffer pool); concurrent callers simply queue.
+ *
+ * Lifetime: the model owns its weights, pooled activations and, when it created the device, the
+ * device. Textures returned by `enhance` belong to the caller. `destroy()` frees everything the
+ * model owns; using the model afterwards throws DeviceLostError.
+ */
+export class NeRCoModel {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly lut: GpuTensor;
+
+  private constructor(readonly runtime: Runtime, readonly weights: NeRCoWeights, private readonly gpu: NeRCoGpuWeights) {
+    this.lut = runtime.constant(INPUT_LUT, [256], 'input LUT');
+  }
+
+  static async create(weights: NeRCoWeights, opts: AcquireDeviceOptions = {}): Promise<NeRCoModel> {
+    const runtime = await Runtime.create(opts);
+    try {
+      return new NeRCoModel(runtime, weights, prepareNeRCo(runtime, weights));
+    } catch (e) {
+      runtime.destroy();
+      throw e;
+    }
+  }
+
+  get device(): GPUDevice { return this.runtime.device; }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private checkNetworkSize(width: number, height: number): void {
+    for (const [n, what] of [[width, 'width'], [height, 'height']] as const) {
+      if (!Number.isInteger(n) || n < MIN_NETWORK_SIDE || n % NETWORK_SIZE_MULTIPLE !== 0) {
+        throw new InvalidArgumentError(`network ${what} ${n} must be a multiple of ${NETWORK_SIZE_MULTIPLE} and at least ${MIN_NETWORK_SIDE}`);
+      }
+    }
+    // The widest full-resolution map decides whether the image fits one storage binding.
+    const widest = Math.max(this.weights.pre.config.ngf, this.weights.ga.config.ngf, this.weights.h.config.ngf, 6);
+    const bytes = widest * width * height * 4;
+    const limit = this.runtime.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      throw new LimitError(`a ${width}×${height} image needs ${widest}-channel maps of ${bytes} bytes; this device's maxStorageBufferBindingSize is ${limit} bytes (largest image ≈ ${Math.floor(limit / (widest * 4))} pixels)`);
+    }
+  }
+
+  /**
+   * Runs the network on real_A (float32 [3,H,W] in [-1,1], H and W multiples of 4, ≥ 8) and
+   * reads the results back. The path the CLI, the tests and the conformance checks use.
+   */
+  runCHW(realA: Float32Array, height: number, width: number, opts: ForwardOptions = {}): Promise<ForwardResult> {
+    return this.exclusive(async () => {
+      this.checkNetworkSize(width, height);
+      if (realA.length !== 3 * height * width) throw new InvalidArgumentError(`real_A has ${realA.length} values; expected 3×${height}×${width}`);
+      const rt = this.runtime;
+      const input = rt.upload(realA, [3, height, width], 'real_A');
+      try {
+        const out = await rt.run((rec) => recordForward(rec, this.gpu, input, opts));
+        const tensors = Object.entries(out) as [keyof ForwardResult, GpuTensor | undefined][];
+        try {
+          const result: Record<string, Float32Array> = {};
+          for (const [name, t] of tensors) if (t) result[name] = await rt.read(t);
+          return result as unknown as ForwardResult;
+        } finally {
+          for (const [, t] of tensors) t?.release();
+        }
+      } finally {
+        input.release();
+      }
+    });
+  }
+
+  /**
+   * Enhances a texture on the model's device and returns a new rgba8unorm texture of the same
+   * size (the caller owns it). The input needs COPY_SRC usage; any size ≥ 1×1 works: it is
+   * reflect-padded to the network's multiple of 4 on the GPU and cropped back.
+   */
+  enhance(input: GPUTexture, opts: TextureEnhanceOptions = {}): Promise<GPUTexture> {
+    const output = this.device.createTexture({
+      label: 'nerco-webgpu output',
+      size: [input.width, input.height],
+      format: 'rgba8unorm',
+      usage: TextureUsage.COPY_SRC | TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING | TextureUsage.RENDER_ATTACHMENT,
+    });
+    return this.exclusive(async () => {
+      try {
+        const encoder = this.device.createCommandEncoder({ label: 'nerco-webgpu enhance' });
+        await this.recordEnhance(encoder, input, output, opts);
+        this.device.queue.submit([encoder.finish()]);
+        return output;
+      } catch (e) {
+        output.destroy();
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * Records the whole enhancement of `input` into `output` (same size; rgba8unorm or bgra8unorm
+   * with COPY_DST) into the caller's encoder. Nothing is submitted: the caller submits when it
+   * likes, but before `destroy()`. Every buffer the recording uses belongs to the model.
+   */
+  encode(encoder: GPUCommandEncoder, input: GPUTexture, output: GPUTexture, opts: TextureEnhanceOptions = {}): Promise<void> {
+    return this.exclusive(() => this.recordEnhance(encoder, input, output, opts));
+  }
+
+  private async recordEnhance(encoder: GPUCommandEncoder, input: GPUTexture, output: GPUTexture, opts: TextureEnhanceOptions): Promise<void> {
+    const inFmt = INPUT_FORMATS[input.format];
+    if (!inFmt) throw new InvalidArgumentError(`input texture format ${input.format} is not supported (use ${Object.keys(INPUT_FORMATS).join(', ')})`);
+    if (!(input.usage & TextureUsage.COPY_SRC)) throw new InvalidArgumentError('the input texture needs GPUTextureUsage.COPY_SRC');
+    if (output.format !== 'rgba8unorm' && output.format !== 'bgra8unorm') throw new InvalidArgumentError(`output texture format must be rgba8unorm or bgra8unorm, not ${output.format}`);
+    if (!(output.usage & TextureUsage.COPY_DST)) throw new InvalidArgumentError('the output texture needs GPUTextureUsage.COPY_DST');
+    if (output.width !== input.width || output.height !== input.height) throw new InvalidArgumentError(`output is ${output.width}×${output.height}; the input is ${input.width}×${input.height}`);
+    const { width, height } = input;
+    const net = networkSizePad(width, height);
+    this.checkNetworkSize(net.w, net.h);
+    const rt = this.runtime;
+    const inRow = align256(width * inFmt.bytesPerTexel);
+    const staging = rt.tensor([(inRow * height) / 4], 'input texels');
+    const outRow = align256(width * 4);
+    // Pooled, never destroyed: safe for a caller's encoder submitted late, because every
+    // recording writes each pooled buffer before it reads it.
+    const outTexels = rt.tensor([(outRow * height) / 4], 'output texels');
+    try {
+      await rt.run(async (rec) => {
+        encoder.copyTextureToBuffer({ texture: input }, { buffer: staging.buffer, bytesPerRow: inRow, rowsPerImage: height }, [width, height]);
+        const realA = await packImage(rec, staging.buffer, { format: inFmt.format, width, height, bytesPerRow: inRow, lut: this.lut, padW: net.w, padH: net.h }, 'real_A');
+        const { fakeB } = await recordForward(rec, this.gpu, realA);
+        realA.release();
+        await unpackImage(rec, fakeB, { width, height, bytesPerRow: outRow, rounding: opts.rounding ?? 'nearest', format: output.format as 'rgba8unorm' | 'bgra8unorm', output: outTexels.buffer }, 'output');
+        fakeB.release();
+        encoder.copyBufferToTexture({ buffer: outTexels.buffer, bytesPerRow: outRow, rowsPerImage: height }, { texture: output }, [width, height]);
+      }, { encoder });
+    } finally {
+      staging.release();
+      outTexels.release();
+    }
+  }
+
+  destroy(): void {
+    this.lut.release();
+    this.runtime.destroy();
+  }
+}
+
