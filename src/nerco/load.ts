@@ -25,6 +25,11 @@ function isNode(): boolean {
   return typeof process !== 'undefined' && !!process.versions?.node;
 }
 
+// Node-only modules are imported through a variable so that the browser bundle never includes them.
+const NODE_LOADER = '../node/load-weights-node.js';
+type NodeLoader = typeof import('../node/load-weights-node.js');
+const importNode = <T>(spec: string): Promise<T> => import(/* @vite-ignore */ spec) as Promise<T>;
+
 /** The package's default weights file, relative to this module (src/nerco or dist/node/src/nerco or dist/browser). */
 function defaultWeightsCandidates(): URL[] {
   return ['../../weights/default.safetensors', '../../../weights/default.safetensors', '../../../../weights/default.safetensors']
@@ -40,9 +45,9 @@ async function fetchBytes(url: URL | string): Promise<Uint8Array> {
 export async function resolveWeights(source?: WeightsSource): Promise<NeRCoWeights> {
   if (source === undefined) {
     if (isNode()) {
-      const { readNeRCoWeightsFromPath } = await import('../node/load-weights-node.js');
-      const { existsSync } = await import('node:fs');
-      const { fileURLToPath } = await import('node:url');
+      const { readNeRCoWeightsFromPath } = await importNode<NodeLoader>(NODE_LOADER);
+      const { existsSync } = await importNode<typeof import('node:fs')>('node:fs');
+      const { fileURLToPath } = await importNode<typeof import('node:url')>('node:url');
       const found = defaultWeightsCandidates().map((u) => fileURLToPath(u)).find((p) => existsSync(p));
       if (!found) throw new NercoError('IO', 'the default weights (weights/default.safetensors) are missing from this installation');
       return readNeRCoWeightsFromPath(found);
@@ -55,8 +60,8 @@ export async function resolveWeights(source?: WeightsSource): Promise<NeRCoWeigh
   if (typeof source === 'string' || source instanceof URL) {
     const s = String(source);
     if (isNode() && !/^(https?|blob|data):/.test(s)) {
-      const { readNeRCoWeightsFromPath } = await import('../node/load-weights-node.js');
-      const { fileURLToPath } = await import('node:url');
+      const { readNeRCoWeightsFromPath } = await importNode<NodeLoader>(NODE_LOADER);
+      const { fileURLToPath } = await importNode<typeof import('node:url')>('node:url');
       return readNeRCoWeightsFromPath(s.startsWith('file:') ? fileURLToPath(s) : s);
     }
     const name = s.split('/').pop() || 'weights.safetensors';

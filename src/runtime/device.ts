@@ -35,8 +35,10 @@ const HOW_TO_FIX =
   '(Chromium: --enable-unsafe-webgpu) and a secure context (https or localhost).';
 
 // Dawn's GPU object must stay referenced while any device created from it lives (else the
-// process can crash mid-run); we keep it here and drop it in releaseNodeGPU().
+// process can crash mid-run), and dropped afterwards (else Node never exits): we count the
+// devices we created and let go of it when the last one is released.
 let nodeGPU: GPU | null = null;
+let liveDevices = 0;
 
 function isNode(): boolean {
   return typeof process !== 'undefined' && !!process.versions?.node;
@@ -59,9 +61,15 @@ async function getGPU(): Promise<GPU> {
   return nodeGPU;
 }
 
-/** Drops this library's reference to Dawn's GPU object so that Node can exit. */
+/** Drops this library's reference to Dawn's GPU object once no device made from it is alive. */
 export function releaseNodeGPU(): void {
-  nodeGPU = null;
+  if (liveDevices === 0) nodeGPU = null;
+}
+
+/** To be called once for every owned device when it is destroyed. */
+export function deviceReleased(): void {
+  liveDevices = Math.max(0, liveDevices - 1);
+  releaseNodeGPU();
 }
 
 function describe(adapter: GPUAdapter): string {
@@ -84,5 +92,6 @@ export async function acquireDevice(opts: AcquireDeviceOptions = {}): Promise<Ac
   if (opts.f16 !== false && adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
   const device = await adapter.requestDevice({ label: 'nerco-webgpu', requiredLimits, requiredFeatures });
+  liveDevices++;
   return { device, owned: true, adapterName: name };
 }

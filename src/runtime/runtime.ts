@@ -1,7 +1,7 @@
 import { BufferUsage, MapMode } from './gpu-constants.js';
 import { DeviceLostError, GpuKernelError, InvalidArgumentError } from '../errors.js';
 import { BufferPool } from './buffer-pool.js';
-import { acquireDevice, type AcquireDeviceOptions } from './device.js';
+import { acquireDevice, deviceReleased, type AcquireDeviceOptions } from './device.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { Recorder } from './recorder.js';
 import { BYTES_PER_ELEMENT, GpuTensor, shapeSize, type DType } from './tensor.js';
@@ -160,7 +160,10 @@ export class Runtime {
     this.destroyed = true;
     this.pool.destroy();
     this.uniforms.destroy();
-    if (this.ownsDevice) this.device.destroy();
+    if (this.ownsDevice) {
+      this.device.destroy();
+      deviceReleased();
+    }
   }
 }
 
