@@ -21,6 +21,6 @@ export function checkShape4(what: string, shape: Shape4): void {
   }
 }
 
-export function require(condition: boolean, message: string): asserts condition {
+export function ensure(condition: boolean, message: string): asserts condition {
   if (!condition) throw new InvalidArgumentError(message);
 }

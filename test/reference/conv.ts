@@ -1,4 +1,4 @@
-import { checkLength, checkShape3, checkShape4, require } from './check.js';
+import { checkLength, checkShape3, checkShape4, ensure } from './check.js';
 import { paddedShape, reflectPad, zeroPad } from './pad.js';
 import type { Shape3, Shape4 } from './types.js';
 
@@ -47,14 +47,14 @@ export function conv2d(
   const pad = opts.pad ?? 0;
   const padMode = opts.padMode ?? 'zero';
   const [cout, cin, kh, kw] = wShape;
-  require(xShape[0] === cin, `conv2d: input has ${xShape[0]} channels, weight expects ${cin}`);
-  require(bias === null || bias.length === cout, `conv2d: bias length ${bias?.length} ≠ Cout ${cout}`);
-  require(Number.isInteger(stride) && stride >= 1, `conv2d: bad stride ${stride}`);
+  ensure(xShape[0] === cin, `conv2d: input has ${xShape[0]} channels, weight expects ${cin}`);
+  ensure(bias === null || bias.length === cout, `conv2d: bias length ${bias?.length} ≠ Cout ${cout}`);
+  ensure(Number.isInteger(stride) && stride >= 1, `conv2d: bad stride ${stride}`);
 
   const xp = pad === 0 ? x : padMode === 'reflect' ? reflectPad(x, xShape, pad) : zeroPad(x, xShape, pad);
   const [, hp, wp] = paddedShape(xShape, pad);
   const [, ho, wo] = conv2dOutputShape(xShape, wShape, { stride, pad });
-  require(ho >= 1 && wo >= 1, `conv2d: kernel ${kh}×${kw} does not fit the padded input ${hp}×${wp}`);
+  ensure(ho >= 1 && wo >= 1, `conv2d: kernel ${kh}×${kw} does not fit the padded input ${hp}×${wp}`);
 
   return convValid(xp, [cin, hp, wp], weight, wShape, bias, stride, ho, wo);
 }
@@ -160,8 +160,8 @@ export function convTranspose2d(
   const outputPadding = opts.outputPadding ?? 1;
   const [cin, cout, kh, kw] = wShape;
   const [, hin, win] = xShape;
-  require(xShape[0] === cin, `convTranspose2d: input has ${xShape[0]} channels, weight expects ${cin}`);
-  require(bias === null || bias.length === cout, `convTranspose2d: bias length ${bias?.length} ≠ Cout ${cout}`);
+  ensure(xShape[0] === cin, `convTranspose2d: input has ${xShape[0]} channels, weight expects ${cin}`);
+  ensure(bias === null || bias.length === cout, `convTranspose2d: bias length ${bias?.length} ≠ Cout ${cout}`);
   const ho = convTranspose2dOutputSize(hin, kh, stride, pad, outputPadding);
   const wo = convTranspose2dOutputSize(win, kw, stride, pad, outputPadding);
 

@@ -1,4 +1,4 @@
-import { checkLength, checkShape3, require } from './check.js';
+import { checkLength, checkShape3, ensure } from './check.js';
 import { reflectIndex } from './pad.js';
 import type { Shape3 } from './types.js';
 
@@ -18,7 +18,7 @@ export const NERCO_GRAY_WEIGHTS: readonly [number, number, number] = [
 export function grayFromRgb(x: Float32Array, shape: Shape3): Float32Array {
   checkShape3('grayFromRgb', shape);
   checkLength('grayFromRgb input', x, shape);
-  require(shape[0] === 3, `grayFromRgb: expected 3 channels, got ${shape[0]}`);
+  ensure(shape[0] === 3, `grayFromRgb: expected 3 channels, got ${shape[0]}`);
   const n = shape[1] * shape[2];
   const out = new Float32Array(n);
   const [wr, wg, wb] = NERCO_GRAY_WEIGHTS;
@@ -54,7 +54,7 @@ export interface GradientOptions {
 export function sobel(x: Float32Array, shape: Shape3, opts: GradientOptions = {}): Float32Array {
   checkShape3('sobel', shape);
   checkLength('sobel input', x, shape);
-  require(shape[0] === 1 || shape[0] === 3, `sobel: expected 1 or 3 channels, got ${shape[0]}`);
+  ensure(shape[0] === 1 || shape[0] === 3, `sobel: expected 1 or 3 channels, got ${shape[0]}`);
   const variant = opts.variant ?? 'nerco';
   const eps = opts.eps ?? 1e-6;
   const [, h, w] = shape;
@@ -90,9 +90,9 @@ export function sobel(x: Float32Array, shape: Shape3, opts: GradientOptions = {}
 export function laplacian(x: Float32Array, shape: Shape3, neighbours: 4 | 8 = 4): Float32Array {
   checkShape3('laplacian', shape);
   checkLength('laplacian input', x, shape);
-  require(neighbours === 4 || neighbours === 8, `laplacian: neighbours must be 4 or 8, got ${neighbours}`);
+  ensure(neighbours === 4 || neighbours === 8, `laplacian: neighbours must be 4 or 8, got ${neighbours}`);
   const [c, h, w] = shape;
-  require(h >= 2 && w >= 2, `laplacian: reflect border needs H, W ≥ 2, got ${h}×${w}`);
+  ensure(h >= 2 && w >= 2, `laplacian: reflect border needs H, W ≥ 2, got ${h}×${w}`);
   const out = new Float32Array(x.length);
   for (let ch = 0; ch < c; ch++) {
     const base = ch * h * w;

@@ -1,4 +1,4 @@
-import { checkLength, checkShape3, require } from './check.js';
+import { checkLength, checkShape3, ensure } from './check.js';
 import type { Shape3 } from './types.js';
 
 export function relu(x: Float32Array): Float32Array {
@@ -21,7 +21,7 @@ export function sigmoid(x: Float32Array): Float32Array {
 }
 
 export function add(a: Float32Array, b: Float32Array): Float32Array {
-  require(a.length === b.length, `add: lengths differ (${a.length} vs ${b.length})`);
+  ensure(a.length === b.length, `add: lengths differ (${a.length} vs ${b.length})`);
   const out = new Float32Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
   return out;
@@ -45,7 +45,7 @@ export function mulBroadcastChannel(x: Float32Array, shape: Shape3, m: Float32Ar
 export function concatChannels(a: Float32Array, aShape: Shape3, b: Float32Array, bShape: Shape3): Float32Array {
   checkLength('concatChannels a', a, aShape);
   checkLength('concatChannels b', b, bShape);
-  require(aShape[1] === bShape[1] && aShape[2] === bShape[2], `concatChannels: spatial sizes differ`);
+  ensure(aShape[1] === bShape[1] && aShape[2] === bShape[2], `concatChannels: spatial sizes differ`);
   const out = new Float32Array(a.length + b.length);
   out.set(a, 0);
   out.set(b, a.length);

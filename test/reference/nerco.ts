@@ -1,5 +1,5 @@
 import { WeightsMismatchError } from '../../src/errors.js';
-import { require } from './check.js';
+import { ensure } from './check.js';
 import { conv2d, conv2dOutputShape, convTranspose2d, convTranspose2dOutputShape } from './conv.js';
 import { add, concatChannels, mulBroadcastChannel, relu, tanh } from './elementwise.js';
 import { hImageHead, maskExtractor } from './neth.js';
@@ -190,7 +190,7 @@ export function nercoForwardCPU(
   width: number,
   opts: NercoCpuOptions = {},
 ): NercoCpuOutputs {
-  require(input.length === 3 * height * width, `nercoForwardCPU: input length ${input.length} ≠ 3·${height}·${width}`);
+  ensure(input.length === 3 * height * width, `nercoForwardCPU: input length ${input.length} ≠ 3·${height}·${width}`);
   const { preTrunk, preA } = preForwardCPU(weights.pre, input, height, width, opts);
   const { mask, hImage } = netHForwardCPU(weights.h, input, height, width);
   const cat = concatChannels(input, [3, height, width], preA, [3, height, width]);

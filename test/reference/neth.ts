@@ -1,4 +1,4 @@
-import { checkLength, checkShape3, require } from './check.js';
+import { checkLength, checkShape3, ensure } from './check.js';
 import { conv2d } from './conv.js';
 import { channelMax, channelMean, globalAvgPool, globalMaxPool, sigmoid, tanh } from './elementwise.js';
 import type { Shape3 } from './types.js';
@@ -34,9 +34,9 @@ export function channelAttention(f: Float32Array, shape: Shape3, w: MaskAttentio
   const v = new Float32Array(2 * c);
   v.set(globalAvgPool(f, shape), 0);
   v.set(globalMaxPool(f, shape), c);
-  require(w.fc1.length % (2 * c) === 0, `channelAttention: fc1 length ${w.fc1.length} is not a multiple of 2C = ${2 * c}`);
+  ensure(w.fc1.length % (2 * c) === 0, `channelAttention: fc1 length ${w.fc1.length} is not a multiple of 2C = ${2 * c}`);
   const r = w.fc1.length / (2 * c);
-  require(r >= 1 && w.fc2.length === 2 * c * r, `channelAttention: fc2 must be [${2 * c}, ${r}]`);
+  ensure(r >= 1 && w.fc2.length === 2 * c * r, `channelAttention: fc2 must be [${2 * c}, ${r}]`);
   checkLength('channelAttention conv_ca', w.convCa, [c, 2 * c]);
   const z = matVec(w.fc1, r, 2 * c, v);
   for (let i = 0; i < r; i++) z[i] = z[i] > 0 ? z[i] : 0;

@@ -1,4 +1,4 @@
-import { checkLength, checkShape3, require } from './check.js';
+import { checkLength, checkShape3, ensure } from './check.js';
 import { conv2d } from './conv.js';
 import { relu } from './elementwise.js';
 import { linearDims, mlp } from './linear.js';
@@ -59,14 +59,14 @@ export function coordFeature(v0: number, v1: number): Float32Array {
 }
 
 function checkMlp(channels: number, layers: readonly LinearLayer[]): void {
-  require(layers.length >= 1, 'nrn: needs at least one MLP layer');
+  ensure(layers.length >= 1, 'nrn: needs at least one MLP layer');
   let width = nrnInputWidth(channels);
   layers.forEach((layer, k) => {
     const d = linearDims(layer);
-    require(d.in === width, `nrn: MLP layer ${k} takes ${d.in} inputs, expected ${width}`);
+    ensure(d.in === width, `nrn: MLP layer ${k} takes ${d.in} inputs, expected ${width}`);
     width = d.out;
   });
-  require(width === 3, `nrn: the last MLP layer gives ${width} outputs, expected 3`);
+  ensure(width === 3, `nrn: the last MLP layer gives ${width} outputs, expected 3`);
 }
 
 /**

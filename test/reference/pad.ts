@@ -1,4 +1,4 @@
-import { checkLength, checkShape3, require } from './check.js';
+import { checkLength, checkShape3, ensure } from './check.js';
 import type { Shape3 } from './types.js';
 
 /**
@@ -21,8 +21,8 @@ export function reflectPad(input: Float32Array, shape: Shape3, p: number): Float
   checkShape3('reflectPad', shape);
   checkLength('reflectPad input', input, shape);
   const [c, h, w] = shape;
-  require(Number.isInteger(p) && p >= 0, `reflectPad: pad must be a non-negative integer, got ${p}`);
-  require(p < h && p < w, `reflectPad: padding ${p} must be less than the input size ${h}×${w}`);
+  ensure(Number.isInteger(p) && p >= 0, `reflectPad: pad must be a non-negative integer, got ${p}`);
+  ensure(p < h && p < w, `reflectPad: padding ${p} must be less than the input size ${h}×${w}`);
   const hp = h + 2 * p;
   const wp = w + 2 * p;
   const out = new Float32Array(c * hp * wp);
@@ -43,7 +43,7 @@ export function zeroPad(x: Float32Array, shape: Shape3, p: number): Float32Array
   checkShape3('zeroPad', shape);
   checkLength('zeroPad input', x, shape);
   const [c, h, w] = shape;
-  require(Number.isInteger(p) && p >= 0, `zeroPad: pad must be a non-negative integer, got ${p}`);
+  ensure(Number.isInteger(p) && p >= 0, `zeroPad: pad must be a non-negative integer, got ${p}`);
   const hp = h + 2 * p;
   const wp = w + 2 * p;
   const out = new Float32Array(c * hp * wp);
