@@ -55,44 +55,50 @@ export function psnr(a: Uint8Array, b: Uint8Array): number {
   return m === 0 ? Infinity : 10 * Math.log10((255 * 255) / m);
 }
 
-/**
- * Separable 'valid' Gaussian filtering of one channel's five local moments.
- * Returns maps of (w − 10)·(h − 10) values: μx, μy, E[x²], E[y²], E[xy].
- */
-function localMoments(a: Uint8Array, b: Uint8Array, w: number, h: number, c: number): Float64Array[] {
+/** 'Valid' horizontal Gaussian filtering of a w×h plane: h × (w − 10) values. */
+function filterRows(src: Float64Array, w: number, h: number): Float64Array {
   const vw = w - 2 * SSIM_RADIUS;
-  const vh = h - 2 * SSIM_RADIUS;
-  // Horizontal pass over all rows: h × vw.
-  const horiz = Array.from({ length: 5 }, () => new Float64Array(h * vw));
+  const out = new Float64Array(h * vw);
   for (let y = 0; y < h; y++) {
+    const row = y * w;
     for (let x = 0; x < vw; x++) {
-      let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
-      for (let k = 0; k < SSIM_WINDOW; k++) {
-        const i = ((y * w) + x + k) * 3 + c;
-        const g = GAUSSIAN_1D[k];
-        const p = a[i], q = b[i];
-        sx += g * p;
-        sy += g * q;
-        sxx += g * p * p;
-        syy += g * q * q;
-        sxy += g * p * q;
-      }
-      const o = y * vw + x;
-      horiz[0][o] = sx; horiz[1][o] = sy; horiz[2][o] = sxx; horiz[3][o] = syy; horiz[4][o] = sxy;
+      let s = 0;
+      for (let k = 0; k < SSIM_WINDOW; k++) s += GAUSSIAN_1D[k] * src[row + x + k];
+      out[y * vw + x] = s;
     }
   }
-  // Vertical pass: vh × vw.
-  return horiz.map((m) => {
-    const out = new Float64Array(vh * vw);
-    for (let y = 0; y < vh; y++) {
-      for (let x = 0; x < vw; x++) {
-        let s = 0;
-        for (let k = 0; k < SSIM_WINDOW; k++) s += GAUSSIAN_1D[k] * m[(y + k) * vw + x];
-        out[y * vw + x] = s;
-      }
+  return out;
+}
+
+/** 'Valid' vertical Gaussian filtering of a w×h plane: (h − 10) × w values. */
+function filterColumns(src: Float64Array, w: number, h: number): Float64Array {
+  const vh = h - 2 * SSIM_RADIUS;
+  const out = new Float64Array(vh * w);
+  for (let y = 0; y < vh; y++) {
+    for (let k = 0; k < SSIM_WINDOW; k++) {
+      const g = GAUSSIAN_1D[k];
+      const row = (y + k) * w;
+      const o = y * w;
+      for (let x = 0; x < w; x++) out[o + x] += g * src[row + x];
     }
-    return out;
-  });
+  }
+  return out;
+}
+
+/**
+ * One channel's five local moments over the valid window centres, each a (w − 10)·(h − 10) map:
+ * μx, μy, E[x²], E[y²], E[xy].
+ */
+function localMoments(a: Uint8Array, b: Uint8Array, w: number, h: number, c: number): Float64Array[] {
+  const n = w * h;
+  const planes = Array.from({ length: 5 }, () => new Float64Array(n));
+  const [px, py, pxx, pyy, pxy] = planes;
+  for (let i = 0; i < n; i++) {
+    const p = a[3 * i + c], q = b[3 * i + c];
+    px[i] = p; py[i] = q; pxx[i] = p * p; pyy[i] = q * q; pxy[i] = p * q;
+  }
+  const vw = w - 2 * SSIM_RADIUS;
+  return planes.map((plane) => filterColumns(filterRows(plane, w, h), vw, h));
 }
 
 /** Mean SSIM of two w×h interleaved RGB images (definition in the file comment); needs w, h ≥ 11. */
