@@ -1,0 +1,156 @@
+"""Export the best-validation checkpoint to weights/default.safetensors (+ a cross-check fixture).
+
+1. Loads runs/<name>/best.pt (EMA weights picked on the LOL validation PSNR).
+2. Re-validates with f32 weights and with f16-rounded weights; ships float16 only when that costs
+   under --f16-tol dB of validation PSNR (LOL and natural), else float32.
+3. Writes weights/default.safetensors with keys `G_A.*`, `Pre.*`, `H.*` (the official state_dict
+   keys after the prefix) and a `__metadata__` entry; reads it back and checks it.
+4. Writes test/fixtures/default-weights/: input.png (a procedurally made 64x48 dark image, made
+   here, no dataset pixels), and fake_B.npy, pre_A.npy, mask.npy from the PyTorch model running
+   the exact weights that were shipped.
+
+Usage: /usr/bin/python3 weights-tools/train/export.py --name default
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from data import load_cached, load_split, to_model_range, validation_set  # noqa: E402
+from flops import model_macs  # noqa: E402
+from model import Nerco, NercoConfig  # noqa: E402
+from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
+from train import validate  # noqa: E402
+
+NETS = ("G_A", "Pre", "H")
+
+
+def shipped_state(model: Nerco, dtype: np.dtype) -> dict:
+    out = {}
+    for net in NETS:
+        for k, v in getattr(model, net).state_dict().items():
+            out[f"{net}.{k}"] = v.detach().numpy().astype(dtype)
+    return out
+
+
+def load_into(model: Nerco, tensors: dict) -> None:
+    for net in NETS:
+        sd = {k[len(net) + 1:]: torch.from_numpy(v.astype(np.float32)) for k, v in tensors.items()
+              if k.startswith(net + ".")}
+        getattr(model, net).load_state_dict(sd, strict=True)
+
+
+def procedural_image(w: int = 64, h: int = 48, seed: int = 2026) -> np.ndarray:
+    """A dark synthetic test scene: smooth colour gradients, a few shapes, mild noise (uint8 HxWx3)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([0.35 + 0.3 * xx / w, 0.25 + 0.3 * yy / h, 0.45 - 0.2 * (xx + yy) / (w + h)], -1)
+    img[((xx - 20) ** 2 + (yy - 18) ** 2) < 80] = (0.9, 0.75, 0.3)            # a lamp-like disc
+    img[30:42, 36:58] = (0.2, 0.55, 0.35)                                        # a green box
+    img[8:12, 40:60] = (0.85, 0.85, 0.9)                                         # a bright bar
+    img += 0.04 * np.sin(xx * 0.9)[..., None] * np.cos(yy * 0.7)[..., None]      # texture
+    dark = np.clip(img, 0, 1) ** 2.2 * 0.12                                      # underexposed, linear
+    dark = dark + rng.normal(0, 0.004, dark.shape)
+    out = np.clip(dark, 0, 1) ** (1 / 2.2)
+    return np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--name", default="default")
+    ap.add_argument("--out", default=os.path.join(REPO, "weights", "default.safetensors"))
+    ap.add_argument("--fixture-dir", default=os.path.join(REPO, "test", "fixtures", "default-weights"))
+    ap.add_argument("--f16-tol", type=float, default=0.01, help="max validation PSNR loss (dB) for f16")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    run_dir = os.path.join(HERE, "runs", args.name)
+    ck = torch.load(os.path.join(run_dir, "best.pt"), map_location="cpu")
+    cfg = NercoConfig.from_dict(ck["config"])
+    model = Nerco(cfg).eval()
+    model.load_state_dict(ck["ema"])
+    print(f"best.pt: iteration {ck['it']}, metrics {ck['metrics']}")
+
+    vset = validation_set(load_cached(os.path.join(HERE, "runs", "cache")), load_split())
+    m32 = validate(model, vset)
+    t16 = shipped_state(model, np.float16)
+    model16 = Nerco(cfg).eval()
+    load_into(model16, t16)
+    m16 = validate(model16, vset)
+    print(f"validation f32: {m32}\nvalidation f16: {m16}")
+    use_f16 = (m32["lol_psnr"] - m16["lol_psnr"] <= args.f16_tol
+               and m32["natural_psnr"] - m16["natural_psnr"] <= args.f16_tol)
+    tensors = t16 if use_f16 else shipped_state(model, np.float32)
+    shipped = model16 if use_f16 else model
+    mshipped = m16 if use_f16 else m32
+
+    macs = sum(v for rows in model_macs(cfg).values() for _, v in rows)
+    recipe = (f"NeRCo layout, small widths; trained from scratch on CPU with train.py ({ck['args']['iters']} "
+              f"iterations, batch {ck['args']['batch']} x {ck['args']['crop']}px crops, "
+              f"{int(ck['args']['p_real'] * 100)}% LOL-train160 real pairs / rest synthetic pairs from "
+              f"CBSD68+Kodak24; loss L1 + {ck['args']['w_ssim']}(1-SSIM) + {ck['args']['w_edge']} Sobel-edge L1 "
+              f"+ {ck['args']['w_pre']} L1(pre_A); Adam, cosine LR {ck['args']['lr']}; EMA {ck['args']['ema']}); "
+              f"checkpoint picked on a held-out validation split (weights-tools/train/val_split.json)")
+    meta = {
+        "format": "nerco-webgpu",
+        "recipe": recipe,
+        "config": json.dumps(cfg.to_dict()),
+        "mac_per_pixel": str(int(round(macs))),
+        "dtype": "float16" if use_f16 else "float32",
+        "checkpoint_iteration": str(ck["it"]),
+        "validation": json.dumps({k: round(v, 4) for k, v in mshipped.items()}),
+        "license_note": "weights trained on research-only data (LOL, BSD, Kodak); see docs/MODEL.md",
+    }
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    size = write_safetensors(args.out, tensors, meta)
+    back, meta_back = read_safetensors(args.out)
+    assert list(back) == list(tensors) and meta_back == meta
+    assert all(np.array_equal(back[k], tensors[k]) for k in tensors)
+    n_params = sum(v.size for v in tensors.values())
+    print(f"wrote {args.out}: {size:,} bytes, {len(tensors)} tensors, {n_params:,} parameters, "
+          f"{'float16' if use_f16 else 'float32'}")
+    if size > 8 * 1024 * 1024:
+        raise RuntimeError("weights file over 8 MB")
+
+    # Cross-check fixture for the WebGPU pipeline: the shipped (possibly f16-rounded) weights, f32 math.
+    os.makedirs(args.fixture_dir, exist_ok=True)
+    img = procedural_image()
+    Image.fromarray(img).save(os.path.join(args.fixture_dir, "input.png"))
+    with Image.open(os.path.join(args.fixture_dir, "input.png")) as im:
+        assert np.array_equal(np.asarray(im.convert("RGB")), img)
+    x = torch.from_numpy(to_model_range(img))[None]
+    with torch.no_grad():
+        res = shipped(x, with_intermediates=True)
+    for k in ("pre_A", "mask", "fake_B"):
+        np.save(os.path.join(args.fixture_dir, f"{k}.npy"), res[k].numpy().astype(np.float32))
+    info = {
+        "weights": "weights/default.safetensors",
+        "input": "input.png (64x48, procedurally generated by weights-tools/train/export.py)",
+        "size_hw": [int(img.shape[0]), int(img.shape[1])],
+        "made_with": f"torch {torch.__version__} CPU float32, model.py",
+        "tolerance_hint": 1e-3,
+        "stats": {k: {"min": float(res[k].min()), "max": float(res[k].max()), "mean": float(res[k].mean())}
+                  for k in ("pre_A", "mask", "fake_B")},
+    }
+    with open(os.path.join(args.fixture_dir, "meta.json"), "w") as f:
+        json.dump(info, f, indent=1)
+    print(f"wrote fixture to {args.fixture_dir}: input mean {img.mean():.1f}/255, "
+          f"fake_B mean {float(res['fake_B'].mean()):.3f}")
+    with open(os.path.join(run_dir, "export.json"), "w") as f:
+        json.dump({"f32": m32, "f16": m16, "shipped": meta["dtype"], "bytes": size, "params": n_params,
+                   "iteration": ck["it"]}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Train the default nerco-webgpu weights (NeRCo layout, small widths) on CPU.
+
+Deterministic (seeded; the batch of iteration i is a pure function of (seed, i)), resumable
+(`--resume` continues from runs/<name>/last.pt), with a validation CSV runs/<name>/val.csv and the
+best-validation checkpoint runs/<name>/best.pt (chosen on the LOL validation PSNR).
+
+  nohup nice -n 10 /usr/bin/python3 weights-tools/train/train.py --name default \
+      > weights-tools/train/runs/default/log.txt 2>&1 &
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from data import load_cached, load_split, sample_batch, to_model_range, validation_set  # noqa: E402
+from losses import enhancement_loss, psnr_u8, ssim_u8, to_u8_reference  # noqa: E402
+from model import Nerco, NercoConfig  # noqa: E402
+
+try:
+    from tqdm import tqdm  # Debian: python3-tqdm
+except ImportError:  # pragma: no cover - fallback when tqdm is not installed
+    tqdm = None
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--name", default="default")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--iters", type=int, default=1600)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--crop", type=int, default=112)
+    ap.add_argument("--p-real", type=float, default=0.75, help="share of real LOL pairs per batch")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr-min", type=float, default=1e-5)
+    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--w-ssim", type=float, default=0.3)
+    ap.add_argument("--w-edge", type=float, default=0.2)
+    ap.add_argument("--w-pre", type=float, default=0.25, help="auxiliary L1 of pre_A vs the target")
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--val-every", type=int, default=320)
+    ap.add_argument("--ckpt-every", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model", default=json.dumps({"pre_ngf": 16, "pre_blocks": 3, "mlp_hidden": [32, 32],
+                                                  "h_ngf": 16, "ga_ngf": 32, "ga_blocks": 5}),
+                    help="NercoConfig as JSON")
+    ap.add_argument("--max-val-natural", type=int, default=10)
+    ap.add_argument("--max-val-lol", type=int, default=16, help="fewer only for smoke tests")
+    ap.add_argument("--reschedule", action="store_true",
+                    help="with --resume: accept a new --iters (the cosine LR is recomputed for the new total)")
+    ap.add_argument("--stop-after", type=int, default=0, help="exit after this iteration (tests --resume)")
+    return ap.parse_args()
+
+
+def lr_at(it: int, args) -> float:
+    if it < args.warmup:
+        return args.lr * (it + 1) / args.warmup
+    t = (it - args.warmup) / max(1, args.iters - args.warmup)
+    return args.lr_min + 0.5 * (args.lr - args.lr_min) * (1 + math.cos(math.pi * min(t, 1.0)))
+
+
+@torch.no_grad()
+def validate(model: Nerco, vset) -> dict:
+    model.eval()
+    res = {"lol": [], "natural": []}
+    for group, _name, lo, hi in vset:
+        x = torch.from_numpy(to_model_range(lo))[None]
+        fake_b, _, _ = model(x)
+        pred = to_u8_reference(fake_b)
+        ref = torch.from_numpy(hi.transpose(2, 0, 1).astype(np.float32))[None]
+        res[group].append((psnr_u8(pred, ref), ssim_u8(pred, ref)))
+    out = {}
+    for g, vals in res.items():
+        arr = np.array(vals)
+        out[f"{g}_psnr"] = float(arr[:, 0].mean())
+        out[f"{g}_ssim"] = float(arr[:, 1].mean())
+    return out
+
+
+def atomic_save(obj, path: str) -> None:
+    torch.save(obj, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+class Progress:
+    def __init__(self, start: int, total: int):
+        self.bar = tqdm(total=total, initial=start, dynamic_ncols=True, mininterval=5) if tqdm else None
+        self.start, self.total, self.t0 = start, total, time.time()
+
+    def update(self, it: int, msg: str) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(msg, refresh=False)
+        elif it % 10 == 0 or it == self.total:
+            done = it - self.start
+            rate = (time.time() - self.t0) / max(done, 1)
+            eta = rate * (self.total - it) / 60
+            n = int(30 * it / self.total)
+            print(f"[{'#' * n}{'.' * (30 - n)}] {it}/{self.total} {rate:.2f}s/it ETA {eta:.1f}min {msg}",
+                  flush=True)
+
+    def write(self, msg: str) -> None:
+        (self.bar.write if self.bar is not None else print)(msg)
+        sys.stdout.flush()
+
+
+def main() -> int:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    run_dir = os.path.join(HERE, "runs", args.name)
+    os.makedirs(run_dir, exist_ok=True)
+    cfg = NercoConfig.from_dict(json.loads(args.model))
+    last_path, best_path = os.path.join(run_dir, "last.pt"), os.path.join(run_dir, "best.pt")
+
+    torch.manual_seed(args.seed)
+    model = Nerco(cfg)
+    ema = copy.deepcopy(model)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
+    start_it, best, elapsed0 = 0, -1.0, 0.0
+    if args.resume and os.path.exists(last_path):
+        ck = torch.load(last_path, map_location="cpu")
+        if ck["config"] != cfg.to_dict():
+            raise RuntimeError("config differs from the checkpoint's")
+        model.load_state_dict(ck["model"])
+        ema.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["opt"])
+        start_it, best, elapsed0 = ck["it"], ck["best"], ck["elapsed"]
+        args_saved = ck["args"]
+        fixed = ("seed", "batch", "crop", "p_real", "lr", "lr_min", "w_ssim", "w_edge", "w_pre")
+        for k in fixed + (() if args.reschedule else ("iters",)):
+            if args_saved[k] != vars(args)[k]:
+                raise RuntimeError(f"--{k} differs from the checkpoint's ({args_saved[k]})")
+        if args_saved["iters"] != args.iters:
+            with open(os.path.join(run_dir, "history.txt"), "a") as f:
+                f.write(f"at iteration {start_it}: --iters {args_saved['iters']} -> {args.iters}\n")
+        print(f"resumed from iteration {start_it} (best LOL val PSNR {best:.3f})", flush=True)
+    elif os.path.exists(last_path):
+        raise RuntimeError(f"{last_path} exists: pass --resume or choose another --name")
+    with open(os.path.join(run_dir, "config.json"), "w") as f:
+        json.dump({"model": cfg.to_dict(), "args": vars(args)}, f, indent=1)
+
+    split = load_split()
+    data = load_cached(os.path.join(HERE, "runs", "cache"))
+    vset = validation_set(data, split)
+    vset = [v for v in vset if v[0] == "lol"][: args.max_val_lol] + [v for v in vset if v[0] == "natural"][: args.max_val_natural]
+    csv_path = os.path.join(run_dir, "val.csv")
+    if not os.path.exists(csv_path):
+        with open(csv_path, "w", newline="") as f:
+            csv.writer(f).writerow(["iter", "elapsed_min", "lr", "train_loss", "lol_psnr", "lol_ssim",
+                                    "natural_psnr", "natural_ssim"])
+
+    t_start = time.time()
+    prog = Progress(start_it, args.iters)
+    run_loss, run_n = 0.0, 0
+    for it in range(start_it, args.iters):
+        model.train()
+        lr = lr_at(it, args)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = (torch.from_numpy(a) for a in sample_batch(data, split, it, args.seed, args.batch, args.crop,
+                                                           args.p_real))
+        fake_b, pre_a, _ = model(x)
+        loss, parts = enhancement_loss((fake_b + 1) / 2, (y + 1) / 2, args.w_ssim, args.w_edge)
+        loss = loss + args.w_pre * (pre_a - y).abs().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            d = min(args.ema, (1 + it) / (10 + it))
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(d).add_(pm, alpha=1 - d)
+        run_loss += loss.item()
+        run_n += 1
+        done = it + 1
+        prog.update(done, f"loss {loss.item():.4f} l1 {parts['l1']:.4f} ssim {parts['ssim']:.3f} lr {lr:.2e}")
+
+        is_val = done % args.val_every == 0 or done == args.iters
+        elapsed = elapsed0 + time.time() - t_start
+        if is_val:
+            tv = time.time()
+            m = validate(ema, vset)
+            elapsed = elapsed0 + time.time() - t_start
+            with open(csv_path, "a", newline="") as f:
+                csv.writer(f).writerow([done, f"{elapsed / 60:.2f}", f"{lr:.3e}", f"{run_loss / max(run_n, 1):.5f}",
+                                        f"{m['lol_psnr']:.4f}", f"{m['lol_ssim']:.5f}",
+                                        f"{m['natural_psnr']:.4f}", f"{m['natural_ssim']:.5f}"])
+            run_loss, run_n = 0.0, 0
+            prog.write(f"val @ {done}: LOL {m['lol_psnr']:.3f} dB / {m['lol_ssim']:.4f}, natural "
+                       f"{m['natural_psnr']:.3f} dB / {m['natural_ssim']:.4f} ({time.time() - tv:.0f}s)")
+            if m["lol_psnr"] > best:
+                best = m["lol_psnr"]
+                atomic_save({"config": cfg.to_dict(), "ema": ema.state_dict(), "it": done, "metrics": m,
+                             "args": vars(args)}, best_path)
+        if is_val or done % args.ckpt_every == 0:
+            atomic_save({"config": cfg.to_dict(), "model": model.state_dict(), "ema": ema.state_dict(),
+                         "opt": opt.state_dict(), "it": done, "best": best, "elapsed": elapsed,
+                         "args": vars(args)}, last_path)
+        if args.stop_after and done >= args.stop_after:
+            prog.write(f"stopping after iteration {done} (--stop-after)")
+            return 0
+    prog.write(f"done: {args.iters} iterations, {(elapsed0 + time.time() - t_start) / 60:.1f} min, "
+               f"best LOL val PSNR {best:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
