@@ -1,0 +1,61 @@
+// InstanceNorm statistics, pass 2: merges the per-chunk (mean, M2) of instance_norm_stats into
+// (mean, invStd = 1/sqrt(M2/(H·W) + eps)) per channel. One workgroup per channel; each invocation
+// folds a strided subset of the chunks sequentially, then the workgroup merges in a tree, always
+// with Chan et al.'s pairwise formula. Chunk counts are recomputed from the uniforms in u32, so
+// they stay exact beyond 2^24 elements.
+const WG = 64u;
+
+struct Params {
+  plane: u32,
+  chunk: u32,
+  chunks: u32,
+  eps: f32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> partials: array<f32>;  // [C, chunks, 2] (mean, M2)
+@group(0) @binding(2) var<storage, read_write> stats: array<f32>;  // [C, 2] (mean, invStd)
+
+var<workgroup> wg_count: array<u32, WG>;
+var<workgroup> wg_mean: array<f32, WG>;
+var<workgroup> wg_m2: array<f32, WG>;
+
+struct Moments { count: u32, mean: f32, m2: f32 }
+
+fn merge(a: Moments, b: Moments) -> Moments {
+  if (b.count == 0u) { return a; }
+  if (a.count == 0u) { return b; }
+  let n = a.count + b.count;
+  let d = b.mean - a.mean;
+  let fb = f32(b.count) / f32(n);
+  return Moments(n, a.mean + d * fb, a.m2 + b.m2 + d * d * f32(a.count) * fb);
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let c = wid.x;
+  var acc = Moments(0u, 0.0, 0.0);
+  for (var k = lid; k < params.chunks; k += WG) {
+    let at = 2u * (c * params.chunks + k);
+    let count = min(params.chunk, params.plane - k * params.chunk);
+    acc = merge(acc, Moments(count, partials[at], partials[at + 1u]));
+  }
+  wg_count[lid] = acc.count;
+  wg_mean[lid] = acc.mean;
+  wg_m2[lid] = acc.m2;
+  workgroupBarrier();
+
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      let m = merge(Moments(wg_count[lid], wg_mean[lid], wg_m2[lid]), Moments(wg_count[lid + s], wg_mean[lid + s], wg_m2[lid + s]));
+      wg_count[lid] = m.count;
+      wg_mean[lid] = m.mean;
+      wg_m2[lid] = m.m2;
+    }
+    workgroupBarrier();
+  }
+
+  if (lid == 0u) {
+    stats[2u * c] = wg_mean[0];
+    stats[2u * c + 1u] = inverseSqrt(wg_m2[0] / f32(params.plane) + params.eps);
+  }
+}

@@ -1,0 +1,92 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { Recorder } from '../runtime/recorder.js';
+import type { GpuTensor } from '../runtime/tensor.js';
+import { planeGrid } from './plane-grid.js';
+import { requireSameShape, sameShape, shape3 } from './tensor-checks.js';
+
+/** InstanceNorm2d's eps (NERCO.md §7.5). */
+export const INSTANCE_NORM_EPS = 1e-5;
+
+/** Invocations per workgroup of the two statistics shaders (their `WG`). */
+const STATS_WG = 64;
+/**
+ * Elements one statistics workgroup reduces (256 per invocation). Planes up to this size take a
+ * single dispatch; larger ones are split into chunks across workgroups and merged by a second,
+ * tiny pass, so that a 1920×1080 plane keeps every core (or SM) busy instead of one workgroup per
+ * channel. On lavapipe 16384 was no slower than 4096 (fewer barriers per element); a GPU still gets
+ * 8k workgroups for 64 channels at 1080p.
+ */
+export const DEFAULT_STATS_CHUNK = 16384;
+
+export interface InstanceNormStatsOptions {
+  /** Elements per workgroup in the first pass (a positive multiple of 64). Tests lower it. */
+  chunk?: number;
+}
+
+/**
+ * Per-channel statistics of a [C, H, W] tensor for InstanceNorm (biased variance, eps 1e-5, no
+ * affine): returns [C, 2] f32 holding (mean, invStd = 1/sqrt(var + 1e-5)). Numerically stable:
+ * each chunk is reduced two-pass and chunks are combined with Chan's parallel formula.
+ */
+export async function instanceNormStats(rec: Recorder, x: GpuTensor, label = 'instanceNorm.stats', opts: InstanceNormStatsOptions = {}): Promise<GpuTensor> {
+  const [c, h, w] = shape3(x, label);
+  const plane = h * w;
+  const chunk = opts.chunk ?? DEFAULT_STATS_CHUNK;
+  if (!Number.isInteger(chunk) || chunk <= 0 || chunk % STATS_WG !== 0) {
+    throw new InvalidArgumentError(`${label}: chunk must be a positive multiple of ${STATS_WG}, got ${chunk}`);
+  }
+  const chunks = Math.ceil(plane / chunk);
+  const uniforms = { plane, chunk, chunks, eps: INSTANCE_NORM_EPS };
+  const stats = rec.runtime.tensor([c, 2], label);
+  if (chunks === 1) {
+    const k = await rec.kernel({ shader: 'instance_norm_stats', defines: { FINALIZE: true } });
+    rec.dispatch(k, { label, bindings: { x, out: stats }, uniforms, workgroups: [1, c] });
+    return stats;
+  }
+  const [partialK, mergeK] = await Promise.all([
+    rec.kernel({ shader: 'instance_norm_stats', defines: { FINALIZE: false } }),
+    rec.kernel({ shader: 'instance_norm_merge' }),
+  ]);
+  const partials = rec.runtime.tensor([c, chunks, 2], `${label} partials`);
+  rec.dispatch(partialK, { label, bindings: { x, out: partials }, uniforms, workgroups: [chunks, c] });
+  rec.dispatch(mergeK, { label: `${label} merge`, bindings: { partials, stats }, uniforms, workgroups: [c] });
+  // Safe while recording: later users of the pooled buffer are ordered after the merge pass.
+  partials.release();
+  return stats;
+}
+
+export interface InstanceNormApplyOptions {
+  relu: boolean;
+  /** Added after the (optional) ReLU: a ResBlock's skip connection. */
+  residual?: GpuTensor;
+  /** Where to write; may be `x` itself (in place) or `residual`. Default: a new tensor. */
+  output?: GpuTensor;
+}
+
+/**
+ * y = [ReLU]((x − mean) · invStd) [+ residual] with `stats` from instanceNormStats. Returns the
+ * output tensor (opts.output when given).
+ */
+export async function instanceNormApply(rec: Recorder, x: GpuTensor, stats: GpuTensor, opts: InstanceNormApplyOptions, label = 'instanceNorm.apply'): Promise<GpuTensor> {
+  const [c, h, w] = shape3(x, label);
+  if (!sameShape(stats.shape, [c, 2])) throw new InvalidArgumentError(`${label}: stats ${stats.label} is [${stats.shape.join(', ')}], expected [${c}, 2]`);
+  const { residual, output } = opts;
+  if (residual) requireSameShape(x, residual, label);
+  if (output) requireSameShape(x, output, label);
+  const y = output ?? rec.runtime.tensor(x.shape, label);
+  // One buffer cannot be bound read-only and read-write in one dispatch: read aliased operands
+  // through `y` (or `x`), and bind the never-read bindings to `stats` (read-only, like them).
+  const xSrc = x.buffer === y.buffer ? 1 : 0;
+  let resSrc = 0;
+  if (residual) resSrc = residual.buffer === y.buffer ? 3 : residual.buffer === x.buffer ? 2 : 1;
+  const k = await rec.kernel({ shader: 'instance_norm_apply', defines: { X_SRC: xSrc, RES_SRC: resSrc, RELU: opts.relu } });
+  const plane = h * w;
+  const { workgroups, pitch } = planeGrid(plane, c, 256);
+  rec.dispatch(k, {
+    label,
+    bindings: { stats, x: xSrc === 1 ? stats : x, residual: resSrc === 1 ? residual! : stats, y },
+    uniforms: { plane, pitch },
+    workgroups,
+  });
+  return y;
+}
