@@ -43,15 +43,25 @@ export function netForFileName(name: string): NetName | undefined {
   return m ? (m[1] as NetName) : undefined;
 }
 
-/** Reads one file as a state dict, choosing the format by extension (torch zip otherwise). */
+/** A u64 header length that fits the file, followed by a JSON object: what every safetensors file starts with. */
+export function looksLikeSafetensors(bytes: Uint8Array): boolean {
+  if (bytes.length < 10) return false;
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
+  return n >= 2n && n <= BigInt(bytes.length - 8) && bytes[8] === 0x7b; // '{'
+}
+
+/** Reads one file as a state dict: a torch zip when it starts with "PK", else by extension or content. */
 export function readStateDictFile(file: WeightsFile): StateDict {
-  return SAFETENSORS_EXT.test(file.name) ? readSafetensors(file.bytes, file.name) : readTorchCheckpoint(file.bytes, file.name);
+  const isZip = file.bytes.length >= 2 && file.bytes[0] === 0x50 && file.bytes[1] === 0x4b;
+  if (!isZip && (SAFETENSORS_EXT.test(file.name) || looksLikeSafetensors(file.bytes))) return readSafetensors(file.bytes, file.name);
+  return readTorchCheckpoint(file.bytes, file.name);
 }
 
 /**
  * Accepts either one combined `.safetensors` file (keys prefixed `G_A.`, `Pre.`, `H.`) or one
  * file per net, recognised by the name suffix `_net_G_A.pth`, `_net_Pre.pth`, `_net_H.pth`
- * (`.safetensors` per net also works). Files for other nets (G_B, discriminators) are ignored.
+ * (`.safetensors` per net also works). A file with another name counts as the combined file when
+ * its content is safetensors; otherwise (G_B, discriminators...) it is ignored.
  */
 export function parseNeRCoWeights(files: readonly WeightsFile[]): NeRCoWeights {
   const perNet = new Map<NetName, WeightsFile>();
@@ -62,7 +72,7 @@ export function parseNeRCoWeights(files: readonly WeightsFile[]): NeRCoWeights {
       const prev = perNet.get(net);
       if (prev) throw new CheckpointError(f.name, `two files for ${net}: "${prev.name}" and "${f.name}"; pass only one`);
       perNet.set(net, f);
-    } else if (SAFETENSORS_EXT.test(f.name)) {
+    } else if (SAFETENSORS_EXT.test(f.name) || looksLikeSafetensors(f.bytes)) {
       combined.push(f);
     }
   }

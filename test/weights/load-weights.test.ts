@@ -84,8 +84,11 @@ describe('parseNeRCoWeights', () => {
     const combined = toCombinedStateDict(weights);
     expect(combined.size).toBe(122);
     expect([...combined.keys()].slice(0, 2)).toEqual(['G_A.model.1.weight', 'G_A.model.1.bias']);
-    const w = parseNeRCoWeights([{ name: 'model.safetensors', bytes: writeSafetensors(combined) }]);
+    const bytes = writeSafetensors(combined);
+    const w = parseNeRCoWeights([{ name: 'model.safetensors', bytes }]);
     expectOfficial(w);
+    // Recognised by content too (e.g. a URL or blob without the extension).
+    expectOfficial(parseNeRCoWeights([{ name: 'https://example.org/weights?v=2', bytes }]));
     expectSameTensors(w.ga.tensors, weights.ga.tensors);
     expectSameTensors(w.pre.tensors, weights.pre.tensors);
     expectSameTensors(w.h.tensors, weights.h.tensors);
