@@ -1,0 +1,257 @@
+import { LimitError, WeightsMismatchError } from '../errors.js';
+import type { HostTensor } from '../nerco/host-tensor.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { GpuTensor } from '../runtime/tensor.js';
+
+/** One Linear of the NRN MLP (`mlp.imnet.layers.{0,2,4,…}`): weight [out, in], bias [out]. */
+export interface NrnLayer {
+  readonly weight: HostTensor;
+  readonly bias: HostTensor;
+}
+
+/** Positional-encoding levels of models/mlp.py (L = 8). */
+export const NRN_PE_LEVELS = 8;
+/** Columns of the first Linear after the unfolded features: coord (2 + 4L = 34) + cell (2). */
+export const NRN_COORD_COLUMNS = 2 + 4 * NRN_PE_LEVELS;
+export const NRN_EXTRA_COLUMNS = NRN_COORD_COLUMNS + 2;
+
+/** Fast-form kernel shape (see shaders/nrn_fast.wgsl). */
+export interface NrnFastLayout {
+  /** Outputs per invocation. */
+  readonly ob: number;
+  /** Pixels per workgroup. */
+  readonly tile: number;
+  /** Output groups per workgroup (tile · groups invocations). */
+  readonly groups: number;
+  /** groups · ob: every hidden width, padded. */
+  readonly maxWidth: number;
+}
+
+/** GPU buffers of the module as written (general form), built on first use. */
+export interface NrnGeneralBuffers {
+  /** Every layer as in the checkpoint: weight [out][in] row-major, then bias [out]. */
+  readonly weights: GpuTensor;
+  /** Per layer (in, out, weightOffset, biasOffset), offsets in floats. */
+  readonly layerTable: GpuTensor;
+}
+
+/**
+ * The NRN MLP on the GPU. The fast form's buffers are built at prepare time; the bias of its
+ * conv depends on the image size through rc_h, rc_w (NERCO.md §4.3) and is cached per (rc_h, rc_w)
+ * pair (in practice at most 4: rc is 2 or 2 − 2⁻²³).
+ */
+export interface NrnWeights {
+  readonly label: string;
+  /** Feature channels the MLP expects (ngf, e.g. 64). */
+  readonly inFeatures: number;
+  /** Output width of every Linear, e.g. [256, 256, 256, 3]. */
+  readonly widths: readonly number[];
+  readonly fastLayout: NrnFastLayout;
+  /** All fast-form weights and hidden biases, repacked as vec4 (layout in nrn_fast.wgsl). */
+  readonly fastWeights: GpuTensor;
+  /** Per layer (inWidth, outPadded, weightOffset, biasOffset) in vec4 units, as u32. */
+  readonly fastLayerTable: GpuTensor;
+  /** Host copies of what the conv bias needs: b1 and the two cell columns of W1. */
+  readonly cellBias: { readonly b1: Float32Array; readonly wCellH: Float32Array; readonly wCellW: Float32Array };
+  /** Conv biases, one per (rc_h, rc_w) pair seen. */
+  readonly convBiasCache: Map<string, GpuTensor>;
+  /** The checkpoint layers, kept for the general form's buffers (built lazily). */
+  readonly layers: readonly NrnLayer[];
+  general: NrnGeneralBuffers | null;
+}
+
+/** Outputs per invocation of the fast kernel: 16 accumulators (4 vec4) per invocation. */
+const FAST_OB = 16;
+const MAX_INVOCATIONS = 256;
+const MAX_TILE = 64;
+const WORKGROUP_BYTES = 16384;
+
+const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
+
+/** rel_cell along an axis of n pixels, as torch computes it: f32(f32(2/n) · n) (NERCO.md §4.3). */
+export function nrnRelCell(n: number): number {
+  return Math.fround(Math.fround(2 / n) * n);
+}
+
+function checkLayers(layers: readonly NrnLayer[], label: string): { inFeatures: number; widths: number[] } {
+  const key = (k: number, what: string): string => `${label}.layers.${2 * k}.${what}`;
+  if (layers.length < 1) throw new WeightsMismatchError(`${label}: the NRN MLP needs at least one Linear layer`);
+  const widths: number[] = [];
+  let inFeatures = 0;
+  layers.forEach((layer, k) => {
+    const ws = layer.weight.shape;
+    if (ws.length !== 2) throw new WeightsMismatchError(`${key(k, 'weight')}: shape [${ws.join(', ')}] is not [out, in]`, key(k, 'weight'));
+    const [out, inWidth] = ws as [number, number];
+    if (layer.bias.shape.length !== 1 || layer.bias.shape[0] !== out) {
+      throw new WeightsMismatchError(`${key(k, 'bias')}: shape [${layer.bias.shape.join(', ')}], expected [${out}]`, key(k, 'bias'));
+    }
+    if (k === 0) {
+      const c = (inWidth - NRN_EXTRA_COLUMNS) / 9;
+      if (!Number.isInteger(c) || c < 1) {
+        throw new WeightsMismatchError(`${key(0, 'weight')}: ${inWidth} inputs is not 9·ngf + ${NRN_EXTRA_COLUMNS}`, key(0, 'weight'));
+      }
+      inFeatures = c;
+    } else if (inWidth !== widths[k - 1]) {
+      throw new WeightsMismatchError(`${key(k, 'weight')}: takes ${inWidth} inputs, the previous layer gives ${widths[k - 1]}`, key(k, 'weight'));
+    }
+    widths.push(out);
+  });
+  if (widths[widths.length - 1] !== 3) {
+    throw new WeightsMismatchError(`${key(layers.length - 1, 'weight')}: the last layer gives ${widths[widths.length - 1]} outputs, expected 3`, key(layers.length - 1, 'weight'));
+  }
+  return { inFeatures, widths };
+}
+
+/** Picks the fast kernel's tile: every hidden width in one pass, ≤ 256 invocations, ≤ 16 KiB. */
+export function nrnFastLayout(widths: readonly number[], label: string): NrnFastLayout {
+  // Layer 0's output always lives in the tile (for a one-layer MLP it is the 3-wide output).
+  const hidden = widths.length === 1 ? [widths[0]!] : widths.slice(0, -1);
+  const maxWidth = roundUp(Math.max(...hidden), FAST_OB);
+  const groups = maxWidth / FAST_OB;
+  if (groups > MAX_INVOCATIONS || maxWidth * 4 > WORKGROUP_BYTES) {
+    throw new LimitError(`${label}: NRN hidden width ${Math.max(...hidden)} exceeds what the fused kernel holds (${WORKGROUP_BYTES / 4} floats per pixel)`);
+  }
+  let tile = 1;
+  while (tile * 2 <= MAX_TILE && tile * 2 * groups <= MAX_INVOCATIONS && tile * 2 * maxWidth * 4 <= WORKGROUP_BYTES) tile *= 2;
+  return { ob: FAST_OB, tile, groups, maxWidth };
+}
+
+/** Repacks the MLP for nrn_fast.wgsl (layouts documented there). */
+function packFast(layers: readonly NrnLayer[], inFeatures: number, widths: readonly number[], ob: number): { data: Float32Array; table: Uint32Array } {
+  const chunks: Float32Array[] = [];
+  const table = new Uint32Array(4 * layers.length);
+  let offset = 0; // floats
+  const push = (a: Float32Array): number => {
+    const at = offset / 4;
+    chunks.push(a);
+    offset += a.length;
+    return at;
+  };
+  const last = layers.length - 1;
+  layers.forEach((layer, l) => {
+    const w = layer.weight.data;
+    const out = widths[l]!;
+    const inWidth = layer.weight.shape[1]!;
+    if (l === 0) {
+      // Conv weights: the unfold columns c·9 + tap, grouped by OB outputs. Its bias is per call.
+      const outPadded = roundUp(out, ob);
+      const packed = new Float32Array(outPadded * inFeatures * 9);
+      let i = 0;
+      for (let g = 0; g < outPadded / ob; g++) {
+        for (let c = 0; c < inFeatures; c++) {
+          for (let tap = 0; tap < 9; tap++) {
+            for (let j = 0; j < ob; j++, i++) {
+              const o = g * ob + j;
+              if (o < out) packed[i] = w[o * inWidth + c * 9 + tap]!;
+            }
+          }
+        }
+      }
+      table.set([inFeatures, outPadded, push(packed), 0], 0);
+    } else if (l < last) {
+      const outPadded = roundUp(out, ob);
+      const packed = new Float32Array(outPadded * inWidth);
+      let i = 0;
+      for (let g = 0; g < outPadded / ob; g++) {
+        for (let k = 0; k < inWidth; k++) {
+          for (let j = 0; j < ob; j++, i++) {
+            const o = g * ob + j;
+            if (o < out) packed[i] = w[o * inWidth + k]!;
+          }
+        }
+      }
+      const bias = new Float32Array(outPadded);
+      bias.set(layer.bias.data);
+      table.set([inWidth, outPadded, push(packed), push(bias)], 4 * l);
+    } else {
+      const packed = new Float32Array(4 * inWidth);
+      for (let k = 0; k < inWidth; k++) for (let o = 0; o < 3; o++) packed[4 * k + o] = w[o * inWidth + k]!;
+      const bias = new Float32Array(4);
+      bias.set(layer.bias.data);
+      table.set([inWidth, 4, push(packed), push(bias)], 4 * l);
+    }
+  });
+  const data = new Float32Array(offset);
+  let at = 0;
+  for (const c of chunks) {
+    data.set(c, at);
+    at += c.length;
+  }
+  return { data, table };
+}
+
+/**
+ * Uploads the NRN MLP (`mlp.imnet.layers.{0,2,4,6}`) for both forms. Shapes are checked as
+ * NERCO.md §2.5 describes: first layer 9·ngf + 36 inputs, each next one the previous width, last 3.
+ */
+export function prepareNrn(rt: Runtime, layers: { weight: HostTensor; bias: HostTensor }[], label: string): NrnWeights {
+  const { inFeatures, widths } = checkLayers(layers, label);
+  const fastLayout = nrnFastLayout(widths, label);
+  const { data, table } = packFast(layers, inFeatures, widths, fastLayout.ob);
+  const fastWeights = rt.constant(data, [data.length], `${label} nrn fast weights`);
+  const fastLayerTable = rt.constant(table, [table.length], `${label} nrn layer table`);
+  const w1 = layers[0]!.weight.data;
+  const in1 = layers[0]!.weight.shape[1]!;
+  const cellColumn = inFeatures * 9 + NRN_COORD_COLUMNS;
+  const b1 = Float32Array.from(layers[0]!.bias.data);
+  const wCellH = Float32Array.from({ length: widths[0]! }, (_, o) => w1[o * in1 + cellColumn]!);
+  const wCellW = Float32Array.from({ length: widths[0]! }, (_, o) => w1[o * in1 + cellColumn + 1]!);
+  return {
+    label, inFeatures, widths, fastLayout, fastWeights, fastLayerTable,
+    cellBias: { b1, wCellH, wCellW }, convBiasCache: new Map(), layers, general: null,
+  };
+}
+
+/**
+ * The conv bias of the fast form for one image size: bc[o] = b1[o] + W1[o, cell_h]·rc_h +
+ * W1[o, cell_w]·rc_w, every step rounded to f32 in this order (as torch's Linear sees a constant
+ * input), so it is exact whatever the GPU does with multiply-adds.
+ */
+export function nrnConvBias(rt: Runtime, w: NrnWeights, rcH: number, rcW: number): GpuTensor {
+  const key = `${rcH},${rcW}`;
+  let t = w.convBiasCache.get(key);
+  if (!t) {
+    const f = Math.fround;
+    const { b1, wCellH, wCellW } = w.cellBias;
+    const padded = new Float32Array(roundUp(b1.length, w.fastLayout.ob));
+    for (let o = 0; o < b1.length; o++) padded[o] = f(f(b1[o]! + f(wCellH[o]! * rcH)) + f(wCellW[o]! * rcW));
+    t = rt.constant(padded, [padded.length], `${w.label} nrn conv bias rc=(${rcH}, ${rcW})`);
+    w.convBiasCache.set(key, t);
+  }
+  return t;
+}
+
+/** The general form's buffers: every layer exactly as in the checkpoint. */
+export function nrnGeneralBuffers(rt: Runtime, w: NrnWeights): NrnGeneralBuffers {
+  if (w.general) return w.general;
+  let floats = 0;
+  for (const l of w.layers) floats += l.weight.data.length + l.bias.data.length;
+  const data = new Float32Array(floats);
+  const table = new Uint32Array(4 * w.layers.length);
+  let at = 0;
+  w.layers.forEach((layer, l) => {
+    const [out, inWidth] = layer.weight.shape as [number, number];
+    data.set(layer.weight.data, at);
+    data.set(layer.bias.data, at + out * inWidth);
+    table.set([inWidth, out, at, at + out * inWidth], 4 * l);
+    at += out * inWidth + out;
+  });
+  w.general = {
+    weights: rt.constant(data, [data.length], `${w.label} nrn general weights`),
+    layerTable: rt.constant(table, [table.length], `${w.label} nrn general layer table`),
+  };
+  return w.general;
+}
+
+/** Frees every GPU buffer the weights own. */
+export function releaseNrn(w: NrnWeights): void {
+  w.fastWeights.release();
+  w.fastLayerTable.release();
+  for (const t of w.convBiasCache.values()) t.release();
+  w.convBiasCache.clear();
+  if (w.general) {
+    w.general.weights.release();
+    w.general.layerTable.release();
+    w.general = null;
+  }
+}
