@@ -1,5 +1,5 @@
 import { BufferUsage, MapMode } from './gpu-constants.js';
-import { DeviceLostError, GpuKernelError, InvalidArgumentError } from '../errors.js';
+import { DeviceLostError, GpuKernelError, InvalidArgumentError, LimitError } from '../errors.js';
 import { BufferPool } from './buffer-pool.js';
 import { acquireDevice, deviceReleased, type AcquireDeviceOptions } from './device.js';
 import { PipelineCache } from './pipeline-cache.js';
@@ -27,7 +27,9 @@ export class Runtime {
   private profiler: PassProfiler | null = null;
   private lostInfo: GPUDeviceLostInfo | null = null;
   private destroyed = false;
+  private deviceAccounted = false;
   private recordedIntoCallerEncoder = false;
+  private constantBytes = 0;
 
   private constructor(readonly device: GPUDevice, readonly ownsDevice: boolean, readonly adapterName: string) {
     this.limits = device.limits;
@@ -35,7 +37,12 @@ export class Runtime {
     this.pool = new BufferPool(device, Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize));
     this.pipelines = new PipelineCache(device);
     this.uniforms = new UniformArena(device);
-    void device.lost.then((info) => { this.lostInfo = info; });
+    // A lost device (driver reset, or destroy() by anyone) is dead for good: note it for
+    // checkAlive, and stop counting it as live so that Node can exit even if nobody calls destroy().
+    void device.lost.then((info) => {
+      this.lostInfo = info;
+      this.releaseOwnedDevice();
+    });
   }
 
   static async create(opts: AcquireDeviceOptions = {}): Promise<Runtime> {
@@ -64,7 +71,7 @@ export class Runtime {
     const bytes = shapeSize(shape) * BYTES_PER_ELEMENT[dtype];
     const max = this.limits.maxStorageBufferBindingSize;
     if (bytes > max) {
-      throw new GpuKernelError('GPU_OUT_OF_MEMORY', label, `a ${shape.join('×')} ${dtype} tensor needs ${bytes} bytes; one storage binding may hold ${max} on this device`);
+      throw new LimitError(`${label}: a ${shape.join('×')} ${dtype} tensor needs ${bytes} bytes; this device's maxStorageBufferBindingSize is ${max} bytes`);
     }
     return new GpuTensor(this.pool.acquire(bytes, label), shape, dtype, this.pool, label);
   }
@@ -76,7 +83,14 @@ export class Runtime {
     const expected = dtype === 'f16' ? n * 2 : n * 4;
     if (data.byteLength !== expected) throw new InvalidArgumentError(`${label}: ${data.byteLength} bytes of data for shape [${shape.join(', ')}] ${dtype}`);
     const size = Math.max(16, Math.ceil(expected / 4) * 4);
-    const buffer = this.device.createBuffer({ label, size, usage: BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC, mappedAtCreation: true });
+    let buffer: GPUBuffer;
+    try {
+      buffer = this.device.createBuffer({ label, size, usage: BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC, mappedAtCreation: true });
+    } catch (e) {
+      // mappedAtCreation throws (RangeError) when the mapping cannot be allocated.
+      throw new GpuKernelError('GPU_OUT_OF_MEMORY', label, `cannot allocate ${size} bytes (${(e as Error).message})`);
+    }
+    this.constantBytes += size;
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buffer.unmap();
     return new GpuTensor(buffer, shape, dtype, null, label);
@@ -124,8 +138,16 @@ export class Runtime {
     } catch (e) {
       failure = e;
     }
-    const validation = await this.device.popErrorScope();
-    const oom = await this.device.popErrorScope();
+    let validation: GPUError | null;
+    let oom: GPUError | null;
+    try {
+      validation = await this.device.popErrorScope();
+      oom = await this.device.popErrorScope();
+    } catch (e) {
+      // Popping fails when the device went away meanwhile.
+      await this.settleLoss();
+      throw e;
+    }
     this.checkAlive();
     if (oom) throw new GpuKernelError('GPU_OUT_OF_MEMORY', kernelFromMessage(oom.message), oom.message);
     if (validation) throw new GpuKernelError('GPU_VALIDATION', kernelFromMessage(validation.message), validation.message);
@@ -146,13 +168,25 @@ export class Runtime {
       try {
         await staging.mapAsync(MapMode.READ);
       } catch (e) {
-        this.checkAlive();
-        throw e;
+        await this.settleLoss();
+        throw new GpuKernelError('GPU_VALIDATION', `read ${t.label}`, `could not map the read-back buffer (${(e as Error).message})`);
       }
       return new Float32Array(staging.getMappedRange().slice(0, bytes));
     } finally {
       staging.destroy();
     }
+  }
+
+  /** GPU memory this runtime holds: weights/constants, pooled activations (now and peak), uniforms. */
+  memoryStats(): { constantBytes: number; poolBytes: number; poolPeakBytes: number; uniformBytes: number; peakTotalBytes: number } {
+    const p = this.pool.stats();
+    return {
+      constantBytes: this.constantBytes,
+      poolBytes: p.allocatedBytes,
+      poolPeakBytes: p.peakAllocatedBytes,
+      uniformBytes: this.uniforms.bytes,
+      peakTotalBytes: this.constantBytes + p.peakAllocatedBytes + this.uniforms.bytes,
+    };
   }
 
   destroy(): void {
@@ -162,13 +196,34 @@ export class Runtime {
     this.uniforms.destroy();
     if (this.ownsDevice) {
       this.device.destroy();
-      deviceReleased();
+      this.releaseOwnedDevice();
     }
+  }
+
+  private releaseOwnedDevice(): void {
+    if (!this.ownsDevice || this.deviceAccounted) return;
+    this.deviceAccounted = true;
+    deviceReleased();
+  }
+
+  /**
+   * After a GPU promise failed: a device loss may be the cause, and its notification may still be
+   * on its way; give it a moment, then report it as DeviceLostError.
+   */
+  private async settleLoss(): Promise<void> {
+    if (!this.lostInfo && !this.destroyed) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.device.lost, new Promise((r) => { timer = setTimeout(r, 100); })]);
+      clearTimeout(timer);
+    }
+    this.checkAlive();
   }
 }
 
 /** Dawn and browsers quote the labels of the objects involved; ours start with the shader key. */
 export function kernelFromMessage(message: string): string {
   const labels = [...message.matchAll(/"([^"]+)"/g)].map((m) => m[1]!).filter((l) => l !== 'nerco-webgpu');
-  return labels.find((l) => l.includes('(')) ?? labels[0] ?? 'unknown kernel';
+  // Pool buffers carry their first user's label, which may be another layer: prefer a kernel's.
+  const own = labels.filter((l) => !l.startsWith('pool:'));
+  return own.find((l) => l.includes('(')) ?? own[0] ?? labels[0] ?? 'unknown kernel';
 }

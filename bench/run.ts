@@ -1,0 +1,106 @@
+/**
+ * Benchmarks. `npm run bench -- e2e --size 64x64 [--runs 5] [--weights <dir|file>] [--json]`
+ * End to end on the fixture-size NeRCo (full widths) by default: cold (first call, pipeline
+ * creation included) and warm (median) times of the whole pass, a per-net breakdown (Pre, netH,
+ * G_A, each recorded and timed alone), and GPU memory (weights + pooled activations peak).
+ */
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { resolveWeights } from '../src/nerco/load.js';
+import { prepareNeRCo, recordForward } from '../src/nerco/forward.js';
+import { runPre } from '../src/nerco/pre.js';
+import { runNetH } from '../src/nerco/net-h.js';
+import { runGA } from '../src/nerco/g-a.js';
+import { Runtime } from '../src/runtime/runtime.js';
+import type { Recorder } from '../src/runtime/recorder.js';
+import type { GpuTensor } from '../src/runtime/tensor.js';
+
+const FIXTURE_WEIGHTS = fileURLToPath(new URL('../../shared/fixtures/nerco-random/weights', import.meta.url));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function parseSize(s: string): [number, number] {
+  const m = /^(\d+)x(\d+)$/.exec(s);
+  if (!m) throw new Error(`--size must be HxW, e.g. 64x64 (got ${s})`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** Times one recorded-and-submitted piece of work until the GPU has finished it. */
+async function timeRun(rt: Runtime, record: (rec: Recorder) => Promise<GpuTensor[]>): Promise<number> {
+  const t0 = performance.now();
+  const outs = await rt.run(record);
+  await rt.device.queue.onSubmittedWorkDone();
+  const ms = performance.now() - t0;
+  for (const t of outs) t.release();
+  return ms;
+}
+
+async function e2e(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { size: { type: 'string', default: '64x64' }, runs: { type: 'string', default: '5' }, weights: { type: 'string' }, json: { type: 'boolean' }, adapter: { type: 'string' } } });
+  const [h, w] = parseSize(values.size!);
+  const runs = Number(values.runs);
+  const weightsPath = values.weights ?? (existsSync(FIXTURE_WEIGHTS) ? FIXTURE_WEIGHTS : undefined);
+  const weights = await resolveWeights(weightsPath);
+  const rt = await Runtime.create({ adapter: values.adapter });
+  try {
+    const gpu = prepareNeRCo(rt, weights);
+    const input = new Float32Array(3 * h * w);
+    for (let i = 0; i < input.length; i++) input[i] = Math.sin(i * 0.37) * 0.8 - 0.1;
+    const realA = rt.upload(input, [3, h, w], 'real_A');
+    rt.pool.resetPeak();
+    const whole = (rec: Recorder) => recordForward(rec, gpu, realA).then((o) => [o.fakeB]);
+    const coldMs = await timeRun(rt, whole);
+    const warm: number[] = [];
+    for (let i = 0; i < runs; i++) warm.push(await timeRun(rt, whole));
+    const parts = {
+      Pre: (rec: Recorder) => runPre(rec, gpu.pre, realA).then((o) => [o.preTrunk, o.preA]),
+      H: (rec: Recorder) => runNetH(rec, gpu.h, realA).then((o) => [o.mask]),
+      G_A: async (rec: Recorder) => {
+        const gIn = rt.tensor([6, h, w], 'g_in');
+        rec.encoder.clearBuffer(gIn.buffer);
+        const out = await runGA(rec, gpu.ga, gIn);
+        return [gIn, out];
+      },
+    };
+    const perNet: Record<string, number> = {};
+    for (const [name, fn] of Object.entries(parts)) {
+      await timeRun(rt, fn);
+      const t: number[] = [];
+      for (let i = 0; i < Math.max(3, Math.ceil(runs / 2)); i++) t.push(await timeRun(rt, fn));
+      perNet[name] = median(t);
+    }
+    const mem = rt.memoryStats();
+    const result = {
+      adapter: rt.adapterName,
+      size: [h, w],
+      weights: weightsPath ?? 'default',
+      cold_ms: coldMs,
+      warm_ms: median(warm),
+      warm_runs_ms: warm,
+      per_net_ms: perNet,
+      gpu_memory_mb: { weights: mem.constantBytes / 2 ** 20, activations_peak: mem.poolPeakBytes / 2 ** 20, uniforms: mem.uniformBytes / 2 ** 20, total_peak: mem.peakTotalBytes / 2 ** 20 },
+    };
+    if (!values.json) {
+      console.log(`adapter ${result.adapter}, ${h}×${w}, weights ${result.weights}`);
+      console.log(`cold ${coldMs.toFixed(0)} ms, warm median ${result.warm_ms.toFixed(1)} ms (${warm.map((x) => x.toFixed(0)).join(', ')})`);
+      console.log(`per net (warm median): ${Object.entries(perNet).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
+      console.log(`GPU memory: weights ${result.gpu_memory_mb.weights.toFixed(1)} MiB, activations peak ${result.gpu_memory_mb.activations_peak.toFixed(1)} MiB, total peak ${result.gpu_memory_mb.total_peak.toFixed(1)} MiB`);
+    }
+    console.log(JSON.stringify(result));
+    realA.release();
+  } finally {
+    rt.destroy();
+  }
+}
+
+const [cmd, ...rest] = process.argv.slice(2);
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+if (cmd === 'e2e') await e2e(rest);
+else {
+  console.error('usage: npm run bench -- e2e --size HxW [--runs N] [--weights <dir|file>] [--json]');
+  process.exit(2);
+}
