@@ -23,6 +23,11 @@ export interface TextureEnhanceOptions {
   readonly rounding?: OutputRounding;
 }
 
+export interface EnhanceTextureOptions extends TextureEnhanceOptions {
+  /** Format of the returned texture (default rgba8unorm; bgra8unorm suits most canvases). */
+  readonly format?: 'rgba8unorm' | 'bgra8unorm';
+}
+
 const INPUT_FORMATS: Readonly<Record<string, { format: ImageFormat; bytesPerTexel: number }>> = {
   rgba8unorm: { format: 'rgba8unorm', bytesPerTexel: 4 },
   bgra8unorm: { format: 'bgra8unorm', bytesPerTexel: 4 },
@@ -108,15 +113,15 @@ export class NeRCoModel {
   }
 
   /**
-   * Enhances a texture on the model's device and returns a new rgba8unorm texture of the same
+   * Enhances a texture on the model's device and returns a new texture (rgba8unorm, or opts.format) of the same
    * size (the caller owns it). The input needs COPY_SRC usage; any size ≥ 1×1 works: it is
    * reflect-padded to the network's multiple of 4 on the GPU and cropped back.
    */
-  enhance(input: GPUTexture, opts: TextureEnhanceOptions = {}): Promise<GPUTexture> {
+  enhance(input: GPUTexture, opts: EnhanceTextureOptions = {}): Promise<GPUTexture> {
     const output = this.device.createTexture({
       label: 'nerco-webgpu output',
       size: [input.width, input.height],
-      format: 'rgba8unorm',
+      format: opts.format ?? 'rgba8unorm',
       usage: TextureUsage.COPY_SRC | TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING | TextureUsage.RENDER_ATTACHMENT,
     });
     return this.exclusive(async () => {
@@ -172,6 +177,17 @@ export class NeRCoModel {
       staging.release();
       outTexels.release();
     }
+  }
+
+  /**
+   * Runs `fn` with the model's runtime, queued with the model's own calls (they share the
+   * device's error scopes and buffer pool): how add-ons such as `edges` record their kernels.
+   */
+  withRuntime<T>(fn: (runtime: Runtime) => Promise<T>): Promise<T> {
+    return this.exclusive(() => {
+      this.runtime.checkAlive();
+      return fn(this.runtime);
+    });
   }
 
   destroy(): void {
