@@ -1,6 +1,6 @@
 // nerco-webgpu: NeRCo low-light enhancement in hand-written WebGPU kernels.
 export { loadNeRCo, resolveWeights, type WeightsSource, type LoadOptions } from './nerco/load.js';
-export { NeRCoModel, type ForwardResult, type TextureEnhanceOptions } from './nerco/model.js';
+export { NeRCoModel, type ForwardResult, type TextureEnhanceOptions, type EnhanceTextureOptions } from './nerco/model.js';
 export { enhanceImage, enhanceRGBA, type EnhanceImageOptions, type EnhancedImage } from './nerco/enhance-image.js';
 export type { ForwardOptions } from './nerco/forward.js';
 export { parseNeRCoWeights, type NeRCoWeights } from './nerco/load-weights.js';
@@ -11,4 +11,5 @@ export type { RGBImage } from './nerco/rgb-image.js';
 export { psnr, ssim } from './nerco/metrics.js';
 export { Runtime } from './runtime/runtime.js';
 export { acquireDevice, releaseNodeGPU, type AcquireDeviceOptions } from './runtime/device.js';
+export * from './browser/index.js';
 export * from './errors.js';
