@@ -30,7 +30,7 @@ const NODE_LOADER = '../node/load-weights-node.js';
 type NodeLoader = typeof import('../node/load-weights-node.js');
 const importNode = <T>(spec: string): Promise<T> => import(/* @vite-ignore */ spec) as Promise<T>;
 
-/** The package's default weights file, relative to this module (src/nerco or dist/node/src/nerco or dist/browser). */
+/** The package's default weights file, relative to this module (src/nerco or dist/browser: [0]; dist/node/src/nerco: [2]). */
 function defaultWeightsCandidates(): URL[] {
   return ['../../weights/default.safetensors', '../../../weights/default.safetensors', '../../../../weights/default.safetensors']
     .map((p) => new URL(p, import.meta.url));
@@ -52,7 +52,7 @@ export async function resolveWeights(source?: WeightsSource): Promise<NeRCoWeigh
       if (!found) throw new NercoError('IO', 'the default weights (weights/default.safetensors) are missing from this installation');
       return readNeRCoWeightsFromPath(found);
     }
-    return parseNeRCoWeights([{ name: 'default.safetensors', bytes: await fetchBytes(defaultWeightsCandidates()[1]!) }]);
+    return parseNeRCoWeights([{ name: 'default.safetensors', bytes: await fetchBytes(defaultWeightsCandidates()[0]!) }]);
   }
   if (source instanceof Uint8Array) return parseNeRCoWeights([{ name: 'weights.safetensors', bytes: source }]);
   if (source instanceof ArrayBuffer) return parseNeRCoWeights([{ name: 'weights.safetensors', bytes: new Uint8Array(source) }]);
