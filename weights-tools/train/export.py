@@ -58,7 +58,7 @@ def procedural_image(w: int = 64, h: int = 48, seed: int = 2026) -> np.ndarray:
     img[30:42, 36:58] = (0.2, 0.55, 0.35)                                        # a green box
     img[8:12, 40:60] = (0.85, 0.85, 0.9)                                         # a bright bar
     img += 0.04 * np.sin(xx * 0.9)[..., None] * np.cos(yy * 0.7)[..., None]      # texture
-    dark = np.clip(img, 0, 1) ** 2.2 * 0.12                                      # underexposed, linear
+    dark = np.clip(img, 0, 1) ** 2.2 * 0.05                                      # underexposed, linear
     dark = dark + rng.normal(0, 0.004, dark.shape)
     out = np.clip(dark, 0, 1) ** (1 / 2.2)
     return np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
@@ -71,6 +71,7 @@ def main() -> int:
     ap.add_argument("--fixture-dir", default=os.path.join(REPO, "test", "fixtures", "default-weights"))
     ap.add_argument("--f16-tol", type=float, default=0.01, help="max validation PSNR loss (dB) for f16")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--smoke", action="store_true", help="validate on 2 images only (pipeline check)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -79,9 +80,16 @@ def main() -> int:
     cfg = NercoConfig.from_dict(ck["config"])
     model = Nerco(cfg).eval()
     model.load_state_dict(ck["ema"])
+    # netH's image head `output` never affects fake_B (§1), so training gives it no gradient; ship it
+    # as zeros (H = tanh(0) = 0) rather than as leftover random initialisation.
+    with torch.no_grad():
+        model.H.output.weight.zero_()
+        model.H.output.bias.zero_()
     print(f"best.pt: iteration {ck['it']}, metrics {ck['metrics']}")
 
     vset = validation_set(load_cached(os.path.join(HERE, "runs", "cache")), load_split())
+    if args.smoke:
+        vset = [v for v in vset if v[0] == "lol"][:1] + [v for v in vset if v[0] == "natural"][:1]
     m32 = validate(model, vset)
     t16 = shipped_state(model, np.float16)
     model16 = Nerco(cfg).eval()

@@ -38,7 +38,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--name", default="default")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--iters", type=int, default=1600)
+    ap.add_argument("--iters", type=int, default=1300)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--crop", type=int, default=112)
     ap.add_argument("--p-real", type=float, default=0.75, help="share of real LOL pairs per batch")
@@ -49,7 +49,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--w-edge", type=float, default=0.2)
     ap.add_argument("--w-pre", type=float, default=0.25, help="auxiliary L1 of pre_A vs the target")
     ap.add_argument("--ema", type=float, default=0.999)
-    ap.add_argument("--val-every", type=int, default=320)
+    ap.add_argument("--val-every", type=int, default=325)
     ap.add_argument("--ckpt-every", type=int, default=40)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model", default=json.dumps({"pre_ngf": 16, "pre_blocks": 3, "mlp_hidden": [32, 32],
