@@ -1,0 +1,222 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { HostTensor } from '../nerco/host-tensor.js';
+import type { Recorder } from '../runtime/recorder.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { GpuTensor } from '../runtime/tensor.js';
+import { flatGrid } from './grid.js';
+
+/**
+ * How one invocation's output block is shaped: `px` columns × `py` rows × `cob`·4 output
+ * channels. `cob` is baked into the weight packing; `px`/`py` only into the pipeline.
+ */
+export interface Conv2dTiling {
+  readonly px: number;
+  readonly py: number;
+  readonly cob: number;
+}
+
+/**
+ * vec4 output-channel groups per invocation unless a tiling is forced. On lavapipe a uniform
+ * (weight) load costs about as much as a whole 8-lane gather, so blocks wide in pixels (weights
+ * reused across more outputs) beat blocks deep in channels; 1 measured best (bench/kernels/conv.ts).
+ */
+export const DEFAULT_COB = 1;
+
+/**
+ * The block shape for a call when the weights do not force one (measured on lavapipe, see
+ * bench/kernels/conv.ts): 8 columns at stride 1, where the input window is shared by the block's
+ * taps; 4 at stride 2, where a wide block's window would need twice the loads; never wider than
+ * the output needs.
+ */
+export function conv2dTilingFor(w: Conv2dWeights, stride: 1 | 2, outW: number): Conv2dTiling {
+  if (w.fixedTiling) return w.fixedTiling;
+  const px = stride === 1 && outW > 4 ? 8 : 4;
+  return { px, py: 1, cob: w.cob };
+}
+
+/**
+ * Invocations per workgroup: 64, or fewer (a power of two ≥ 8) when the map has fewer output
+ * blocks, so small maps (the 1/4-resolution ResBlocks of a small image) do not run idle lanes:
+ * every workgroup runs in full on lavapipe's 8-wide SIMD, live or not.
+ */
+export function workgroupSizeFor(blocks: number): number {
+  let wg = 8;
+  while (wg < 64 && wg < blocks) wg *= 2;
+  return wg;
+}
+
+export interface Conv2dWeights {
+  readonly cout: number;
+  readonly cin: number;
+  readonly k: number;
+  /** vec4 over 4 output channels, laid out [coutBlock][ky][ci][kx][cob]; Cout zero-padded. */
+  readonly weight: GpuTensor;
+  /** vec4 per 4 output channels, zero-padded like the weights; null when the conv has no bias. */
+  readonly bias: GpuTensor | null;
+  readonly label: string;
+  /** vec4 output-channel groups per invocation (the packing's innermost block). */
+  readonly cob: number;
+  /** Output-channel blocks of cob·4 channels (the dispatch's z). */
+  readonly coutBlocks: number;
+  /** A block shape forced at prepare time (benchmarks, tests); null: chosen per call. */
+  readonly fixedTiling: Conv2dTiling | null;
+}
+
+export interface InputNorm {
+  /** [C, 2] f32: (mean, invStd) per channel. */
+  readonly stats: GpuTensor;
+  readonly relu: boolean;
+}
+
+export type Activation = 'none' | 'relu' | 'tanh' | 'sigmoid';
+export const ACTIVATION_CODE: Readonly<Record<Activation, number>> = { none: 0, relu: 1, tanh: 2, sigmoid: 3 };
+
+export interface Conv2dOptions {
+  readonly stride: 1 | 2;
+  /** Padding on each side. */
+  readonly pad: number;
+  /** reflect = ReflectionPad2d(pad) before the conv (NERCO.md §7.1), folded into the loads. */
+  readonly padMode: 'zero' | 'reflect';
+  /**
+   * Instance-norm apply fused into the loads: v = (x − mean)·invStd, then ReLU if relu. Applies
+   * to in-range taps (a reflected tap is an in-range value); zero padding stays 0.
+   */
+  readonly inputNorm?: InputNorm;
+  /** Fused epilogue after the bias. */
+  readonly activation?: Activation;
+  /** Write here (shape [Cout, Ho, Wo]) instead of allocating from the pool. */
+  readonly output?: GpuTensor;
+}
+
+/** Output length of a conv along one axis: floor((n + 2p − k)/s) + 1. */
+export function convOutputSize(n: number, k: number, stride: number, pad: number): number {
+  return Math.floor((n + 2 * pad - k) / stride) + 1;
+}
+
+/**
+ * Repacks a [Cout, Cin, k, k] conv weight for the kernel (see shaders/conv2d.wgsl) and uploads
+ * it with its bias. Done once per model. `tiling` forces a block shape (else conv2dTilingFor).
+ */
+export function prepareConv2d(
+  rt: Runtime,
+  weight: HostTensor,
+  bias: HostTensor | null,
+  label: string,
+  tiling?: Conv2dTiling,
+): Conv2dWeights {
+  if (weight.shape.length !== 4 || weight.shape[2] !== weight.shape[3]) {
+    throw new InvalidArgumentError(`${label}: conv2d weight must be [Cout, Cin, k, k], got [${weight.shape.join(', ')}]`);
+  }
+  const [cout, cin, k] = weight.shape as [number, number, number, number];
+  if (bias && (bias.shape.length !== 1 || bias.shape[0] !== cout)) {
+    throw new InvalidArgumentError(`${label}: conv2d bias must be [${cout}], got [${bias.shape.join(', ')}]`);
+  }
+  if (tiling) checkTiling(tiling, label);
+  // A block of 4 channels per vec4; small Cout (the 3-channel heads) would waste most of a wider block.
+  const cob = Math.min(tiling?.cob ?? DEFAULT_COB, Math.ceil(cout / 4));
+  const coutBlocks = Math.ceil(cout / (4 * cob));
+  const padded = coutBlocks * cob * 4;
+
+  const packed = new Float32Array(padded * cin * k * k);
+  const src = weight.data;
+  for (let o = 0; o < cout; o++) {
+    const cb = Math.floor(o / (4 * cob));
+    const c = Math.floor(o / 4) % cob;
+    const lane = o % 4;
+    for (let ci = 0; ci < cin; ci++) {
+      for (let ky = 0; ky < k; ky++) {
+        for (let kx = 0; kx < k; kx++) {
+          const dst = (((((cb * k + ky) * cin + ci) * k + kx) * cob + c) * 4) + lane;
+          packed[dst] = src[((o * cin + ci) * k + ky) * k + kx]!;
+        }
+      }
+    }
+  }
+  const wT = rt.constant(packed, [packed.length], `${label}.weight`);
+  let bT: GpuTensor | null = null;
+  if (bias) {
+    const b = new Float32Array(padded);
+    b.set(bias.data.subarray(0, cout));
+    bT = rt.constant(b, [padded], `${label}.bias`);
+  }
+  return { cout, cin, k, weight: wT, bias: bT, label, cob, coutBlocks, fixedTiling: tiling ? { ...tiling, cob } : null };
+}
+
+function checkTiling(t: Conv2dTiling, label: string): void {
+  for (const [name, v, max] of [['px', t.px, 16], ['py', t.py, 8], ['cob', t.cob, 8]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new InvalidArgumentError(`${label}: tiling.${name} must be an integer in [1, ${max}], got ${v}`);
+  }
+}
+
+/** Checks an optional fused instance-norm against the channel count it normalises. */
+export function checkInputNorm(norm: InputNorm | undefined, channels: number, label: string): void {
+  if (!norm) return;
+  const s = norm.stats.shape;
+  if (s.length !== 2 || s[0] !== channels || s[1] !== 2) {
+    throw new InvalidArgumentError(`${label}: inputNorm stats must be [${channels}, 2], got [${s.join(', ')}]`);
+  }
+}
+
+/** Checks a caller-given output tensor's shape, or allocates one from the pool. */
+export function outputTensor(rec: Recorder, given: GpuTensor | undefined, shape: readonly number[], label: string): GpuTensor {
+  if (!given) return rec.runtime.tensor(shape, label);
+  if (given.shape.length !== shape.length || given.shape.some((d, i) => d !== shape[i])) {
+    throw new InvalidArgumentError(`${label}: output tensor is [${given.shape.join(', ')}], the conv produces [${shape.join(', ')}]`);
+  }
+  if (given.dtype !== 'f32') throw new InvalidArgumentError(`${label}: output tensor must be f32`);
+  return given;
+}
+
+/**
+ * out = act(conv(norm(input)) + bias), NCHW with N = 1: input [Cin, H, W] → [Cout, Ho, Wo] with
+ * Ho = floor((H + 2·pad − k)/stride) + 1 (likewise Wo). The output comes from the runtime's pool
+ * unless opts.output is given; the caller releases it.
+ */
+export async function conv2d(rec: Recorder, w: Conv2dWeights, input: GpuTensor, opts: Conv2dOptions, label = w.label): Promise<GpuTensor> {
+  const { stride, pad, padMode } = opts;
+  if (input.shape.length !== 3 || input.shape[0] !== w.cin) {
+    throw new InvalidArgumentError(`${label}: conv2d input must be [${w.cin}, H, W], got [${input.shape.join(', ')}]`);
+  }
+  if (input.dtype !== 'f32') throw new InvalidArgumentError(`${label}: conv2d input must be f32`);
+  if (stride !== 1 && stride !== 2) throw new InvalidArgumentError(`${label}: stride must be 1 or 2, got ${String(stride)}`);
+  if (!Number.isInteger(pad) || pad < 0) throw new InvalidArgumentError(`${label}: pad must be a non-negative integer, got ${pad}`);
+  const [, h, wd] = input.shape as [number, number, number];
+  if (padMode === 'reflect' && (pad >= h || pad >= wd)) {
+    // The same rule as PyTorch's ReflectionPad2d: only one reflection is defined.
+    throw new InvalidArgumentError(`${label}: reflect padding ${pad} must be less than the input size ${h}×${wd}`);
+  }
+  const ho = convOutputSize(h, w.k, stride, pad);
+  const wo = convOutputSize(wd, w.k, stride, pad);
+  if (ho < 1 || wo < 1) throw new InvalidArgumentError(`${label}: a ${w.k}×${w.k} kernel does not fit the padded ${h}×${wd} input (pad ${pad})`);
+  checkInputNorm(opts.inputNorm, w.cin, label);
+
+  const { px, py, cob } = conv2dTilingFor(w, stride, wo);
+  const blocksX = Math.ceil(wo / px);
+  const blocks = Math.ceil(ho / py) * blocksX;
+  const wg = workgroupSizeFor(blocks);
+  const kernel = await rec.kernel({
+    shader: 'conv2d',
+    defines: {
+      K: w.k,
+      STRIDE: stride,
+      PX: px,
+      PY: py,
+      COB: cob,
+      PAD_MODE: pad === 0 ? 0 : padMode === 'zero' ? 1 : 2,
+      NORM: opts.inputNorm ? (opts.inputNorm.relu ? 2 : 1) : 0,
+      HAS_BIAS: w.bias !== null,
+      ACT: ACTIVATION_CODE[opts.activation ?? 'none'],
+      WG: wg,
+    },
+  });
+  const out = outputTensor(rec, opts.output, [w.cout, ho, wo], label);
+  const grid = flatGrid(blocks, wg);
+  rec.dispatch(kernel, {
+    label,
+    // Unused bindings (no bias / no norm) get the weight buffer: the layout still names them.
+    bindings: { x: input, weight: w.weight, bias: w.bias ?? w.weight, stats: opts.inputNorm?.stats ?? w.weight, y: out },
+    uniforms: { cin: w.cin, inH: h, inW: wd, cout: w.cout, outH: ho, outW: wo, pad, blocksX, blocks, pitch: grid.pitch },
+    workgroups: [grid.workgroups[0], grid.workgroups[1], w.coutBlocks],
+  });
+  return out;
+}
