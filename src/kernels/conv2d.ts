@@ -25,8 +25,8 @@ export const DEFAULT_COB = 1;
 /**
  * The block shape for a call when the weights do not force one (measured on lavapipe, see
  * bench/kernels/conv.ts): 8 columns at stride 1, where the input window is shared by the block's
- * taps; 4 at stride 2, where a wide block's window would need twice the loads; never wider than
- * the output needs.
+ * taps; 4 at stride 2, where a wide block's window would need twice the loads, and on outputs at
+ * most 4 wide (fewer wasted lanes).
  */
 export function conv2dTilingFor(w: Conv2dWeights, stride: 1 | 2, outW: number): Conv2dTiling {
   if (w.fixedTiling) return w.fixedTiling;
