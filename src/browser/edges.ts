@@ -86,7 +86,7 @@ export async function edges(target: NeRCoModel | GPUDevice, input: ImageSource, 
   const neighbours = opts.neighbours ?? 4;
   const runner = runnerFor(target);
   const device = runner.device;
-  const src = textureFromSource(device, input, 'nerco-webgpu edges input');
+  const src = await textureFromSource(device, input, 'nerco-webgpu edges input');
   const { width, height } = src.texture;
   if (kind === 'laplacian' && (width < 2 || height < 2)) {
     if (src.owned) src.texture.destroy();

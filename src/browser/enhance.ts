@@ -14,7 +14,7 @@ export type EnhanceOptions = EnhanceTextureOptions;
  * with copyExternalImageToTexture / writeTexture into a temporary texture destroyed afterwards.
  */
 export async function enhance(model: NeRCoModel, input: ImageSource, opts: EnhanceOptions = {}): Promise<GPUTexture> {
-  const src = textureFromSource(model.device, input);
+  const src = await textureFromSource(model.device, input);
   try {
     return await model.enhance(src.texture, opts);
   } finally {

@@ -99,15 +99,61 @@ function checkSize(width: number, height: number, device: GPUDevice): void {
   if (width > max || height > max) throw new InvalidArgumentError(`image source: ${width}×${height} exceeds this device's maxTextureDimension2D ${max}`);
 }
 
+function copyExternalNow(device: GPUDevice, source: GPUCopyExternalImageSource, texture: GPUTexture): void {
+  device.queue.copyExternalImageToTexture(
+    { source, flipY: false },
+    { texture, premultipliedAlpha: false, colorSpace: 'srgb' },
+    [texture.width, texture.height],
+  );
+}
+
+/**
+ * copyExternalImageToTexture, GPU to GPU. Some browser configurations cannot import video frames
+ * that way: headless Chromium on SwiftShader throws "Failed to copy content from video element",
+ * or (with other compositor flags) raises an asynchronous validation error and leaves the texture
+ * empty. Video sources are therefore copied inside an error scope (pushed and popped with no await
+ * in between, so it nests correctly inside any scope the model has open) and, on failure, go
+ * through createImageBitmap first.
+ */
+async function copyExternal(device: GPUDevice, source: GPUCopyExternalImageSource, texture: GPUTexture): Promise<void> {
+  const isVideo = isA<VideoFrame>('VideoFrame', source) || isA<HTMLVideoElement>('HTMLVideoElement', source);
+  if (!isVideo) {
+    try {
+      copyExternalNow(device, source, texture);
+      return;
+    } catch (e) {
+      throw new InvalidArgumentError(`image source: copyExternalImageToTexture failed: ${(e as Error).message}`);
+    }
+  }
+  device.pushErrorScope('validation');
+  let thrown = false;
+  try {
+    copyExternalNow(device, source, texture);
+  } catch {
+    thrown = true;
+  }
+  const scope = device.popErrorScope();
+  if (!(await scope) && !thrown) return;
+  if (typeof createImageBitmap !== 'function') throw new InvalidArgumentError('image source: this video frame could not be copied to a texture');
+  const bitmap = await createImageBitmap(source as ImageBitmapSource, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  try {
+    copyExternalNow(device, bitmap, texture);
+  } catch (e) {
+    throw new InvalidArgumentError(`image source: copyExternalImageToTexture failed: ${(e as Error).message}`);
+  } finally {
+    bitmap.close();
+  }
+}
+
 const UPLOAD_USAGE = TextureUsage.COPY_SRC | TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING | TextureUsage.RENDER_ATTACHMENT;
 
 /**
  * Puts `source` on `device` as a texture the model can read. A texture passed in is returned as
- * it is when it is readable (owned: false); otherwise a new texture is made (owned: true), and the
- * work that fills it is on the device's queue (or, for the no-COPY_SRC case, submitted) before
- * this returns, so any later submission sees it.
+ * it is when it is readable (owned: false); otherwise a new texture is made (owned: true) that the
+ * caller destroys, and the work that fills it is on the device's queue before this resolves, so
+ * any later submission sees it.
  */
-export function textureFromSource(device: GPUDevice, source: ImageSource, label = 'nerco-webgpu input'): SourceTexture {
+export async function textureFromSource(device: GPUDevice, source: ImageSource, label = 'nerco-webgpu input'): Promise<SourceTexture> {
   if (isGPUTexture(source)) {
     if (!MODEL_INPUT_FORMATS.includes(source.format)) {
       throw new InvalidArgumentError(`input texture format ${source.format} is not supported (use ${MODEL_INPUT_FORMATS.join(', ')})`);
@@ -131,14 +177,10 @@ export function textureFromSource(device: GPUDevice, source: ImageSource, label 
     checkSize(width, height, device);
     const texture = device.createTexture({ label, size: [width, height], format: 'rgba8unorm', usage: UPLOAD_USAGE });
     try {
-      device.queue.copyExternalImageToTexture(
-        { source: source as GPUCopyExternalImageSource, flipY: false },
-        { texture, premultipliedAlpha: false, colorSpace: 'srgb' },
-        [width, height],
-      );
+      await copyExternal(device, source as GPUCopyExternalImageSource, texture);
     } catch (e) {
       texture.destroy();
-      throw new InvalidArgumentError(`image source: copyExternalImageToTexture failed: ${(e as Error).message}`);
+      throw e;
     }
     return { texture, owned: true };
   }

@@ -112,7 +112,7 @@ describe('enhance(model, source)', () => {
     await expect(enhance(model, { width: 2, height: 2, data: new Uint8ClampedArray(15) })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(enhance(model, {} as never)).rejects.toBeInstanceOf(InvalidArgumentError);
     const srgb = model.device.createTexture({ size: [4, 4], format: 'rgba8unorm-srgb', usage: TextureUsage.COPY_SRC | TextureUsage.TEXTURE_BINDING });
-    expect(() => textureFromSource(model.device, srgb)).toThrow(InvalidArgumentError);
+    await expect(textureFromSource(model.device, srgb)).rejects.toBeInstanceOf(InvalidArgumentError);
     srgb.destroy();
   });
 });
