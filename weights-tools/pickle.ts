@@ -209,7 +209,9 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): PickleValu
   };
   const appendItems = (target: PickleValue, items: readonly PickleValue[]): void => {
     if (!(target instanceof PickleList)) fail(`APPEND(S) on a ${describePickleValue(target)}, not a list`);
-    (target as PickleList).items.push(...items);
+    // A loop, not push(...items): a spread of a few hundred thousand items overflows the call stack.
+    const list = (target as PickleList).items;
+    for (const item of items) list.push(item);
   };
   const readLong = (n: number): number | bigint => {
     if (n > lim.maxLongBytes) fail(`integer of ${n} bytes exceeds the limit of ${lim.maxLongBytes}`);
@@ -294,7 +296,7 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): PickleValu
       case OP.TUPLE2: { const b = pop(); const a = pop(); push(new PickleTuple([a, b])); break; }
       case OP.TUPLE3: { const c = pop(); const b = pop(); const a = pop(); push(new PickleTuple([a, b, c])); break; }
       case OP.EMPTY_LIST: push(new PickleList()); break;
-      case OP.LIST: { const items = popMark(); const l = new PickleList(); l.items.push(...items); push(l); break; }
+      case OP.LIST: { const items = popMark(); const l = new PickleList(); appendItems(l, items); push(l); break; }
       case OP.APPEND: { const v = pop(); appendItems(top(), [v]); break; }
       case OP.APPENDS: { const items = popMark(); appendItems(top(), items); break; }
       case OP.EMPTY_DICT: push(new PickleDict()); break;
