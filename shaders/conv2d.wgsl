@@ -35,6 +35,12 @@ struct Params {
   blocks: i32,
   // Invocations per dispatch row: spatial blocks are folded into 2-D past 65535 workgroups.
   pitch: i32,
+  // Row bands (src/nerco/banded.ts): x holds rows inRow0 … inRow0+inH−1 of an image imgH rows
+  // high, and y holds output rows outRow0 … outRow0+outH−1; padding follows the whole image.
+  // Unbanded: imgH = inH, inRow0 = outRow0 = 0.
+  imgH: i32,
+  inRow0: i32,
+  outRow0: i32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -101,9 +107,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
     var rowBase: array<i32, PY>;
     var rowIn: array<bool, PY>;
     for (var py = 0; py < PY; py++) {
-      let r = (oy0 + py) * STRIDE + ky - params.pad;
-      rowBase[py] = source(r, params.inH) * params.inW;
-      rowIn[py] = r >= 0 && r < params.inH;
+      let r = (params.outRow0 + oy0 + py) * STRIDE + ky - params.pad;
+      rowBase[py] = clamp(source(r, params.imgH) - params.inRow0, 0, params.inH - 1) * params.inW;
+      rowIn[py] = r >= 0 && r < params.imgH;
     }
     var chan = 0;
     for (var ci = 0; ci < params.cin; ci++) {

@@ -86,6 +86,21 @@ export interface Conv2dOptions {
   readonly activation?: Activation;
   /** Write here (shape [Cout, Ho, Wo]) instead of allocating from the pool. */
   readonly output?: GpuTensor;
+  /** Run on a row band of a taller image (see ConvRowBand); default: the input is the whole image. */
+  readonly band?: ConvRowBand;
+}
+
+/**
+ * A conv over rows of a taller image (src/nerco/banded.ts): the input tensor holds image rows
+ * inRow0 … inRow0+H−1 (every row the band's taps read that lies inside the image), and the output
+ * is rows outRow0 … outRow0+outRows−1 of the whole output. Padding, reflect and zero alike, is
+ * decided in image coordinates, so a band's output equals the same rows of the unbanded conv.
+ */
+export interface ConvRowBand {
+  readonly imageHeight: number;
+  readonly inRow0: number;
+  readonly outRow0: number;
+  readonly outRows: number;
 }
 
 /** Output length of a conv along one axis: floor((n + 2p − k)/s) + 1. */
@@ -181,13 +196,17 @@ export async function conv2d(rec: Recorder, w: Conv2dWeights, input: GpuTensor, 
   if (stride !== 1 && stride !== 2) throw new InvalidArgumentError(`${label}: stride must be 1 or 2, got ${String(stride)}`);
   if (!Number.isInteger(pad) || pad < 0) throw new InvalidArgumentError(`${label}: pad must be a non-negative integer, got ${pad}`);
   const [, h, wd] = input.shape as [number, number, number];
-  if (padMode === 'reflect' && (pad >= h || pad >= wd)) {
+  const band = opts.band;
+  const imgH = band?.imageHeight ?? h;
+  if (padMode === 'reflect' && (pad >= imgH || pad >= wd)) {
     // The same rule as PyTorch's ReflectionPad2d: only one reflection is defined.
-    throw new InvalidArgumentError(`${label}: reflect padding ${pad} must be less than the input size ${h}×${wd}`);
+    throw new InvalidArgumentError(`${label}: reflect padding ${pad} must be less than the input size ${imgH}×${wd}`);
   }
-  const ho = convOutputSize(h, w.k, stride, pad);
+  const imageHo = convOutputSize(imgH, w.k, stride, pad);
   const wo = convOutputSize(wd, w.k, stride, pad);
-  if (ho < 1 || wo < 1) throw new InvalidArgumentError(`${label}: a ${w.k}×${w.k} kernel does not fit the padded ${h}×${wd} input (pad ${pad})`);
+  if (imageHo < 1 || wo < 1) throw new InvalidArgumentError(`${label}: a ${w.k}×${w.k} kernel does not fit the padded ${imgH}×${wd} input (pad ${pad})`);
+  if (band) checkConvBand(band, h, imageHo, (r) => r * stride - pad, (r) => r * stride - pad + w.k - 1, label);
+  const ho = band ? band.outRows : imageHo;
   checkInputNorm(opts.inputNorm, w.cin, label);
 
   const { px, py, cob } = conv2dTilingFor(w, stride, wo);
@@ -215,8 +234,39 @@ export async function conv2d(rec: Recorder, w: Conv2dWeights, input: GpuTensor, 
     label,
     // Unused bindings (no bias / no norm) get the weight buffer: the layout still names them.
     bindings: { x: input, weight: w.weight, bias: w.bias ?? w.weight, stats: opts.inputNorm?.stats ?? w.weight, y: out },
-    uniforms: { cin: w.cin, inH: h, inW: wd, cout: w.cout, outH: ho, outW: wo, pad, blocksX, blocks, pitch: grid.pitch },
+    uniforms: {
+      cin: w.cin, inH: h, inW: wd, cout: w.cout, outH: ho, outW: wo, pad, blocksX, blocks, pitch: grid.pitch,
+      imgH, inRow0: band?.inRow0 ?? 0, outRow0: band?.outRow0 ?? 0,
+    },
     workgroups: [grid.workgroups[0], grid.workgroups[1], w.coutBlocks],
   });
   return out;
+}
+
+/**
+ * Checks that a band's input rows cover every in-image row its outputs read: `first(r)`/`last(r)`
+ * give the (unpadded) input rows output row r reads, before clamping to the image.
+ */
+export function checkConvBand(
+  band: ConvRowBand,
+  inRows: number,
+  imageOutRows: number,
+  first: (r: number) => number,
+  last: (r: number) => number,
+  label: string,
+): void {
+  const { imageHeight, inRow0, outRow0, outRows } = band;
+  for (const v of [imageHeight, inRow0, outRow0, outRows]) {
+    if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`${label}: band rows must be non-negative integers`);
+  }
+  if (outRows < 1 || outRow0 + outRows > imageOutRows) {
+    throw new InvalidArgumentError(`${label}: output band rows ${outRow0}…${outRow0 + outRows - 1} are outside the ${imageOutRows} output rows`);
+  }
+  const need0 = Math.max(0, first(outRow0));
+  const need1 = Math.min(imageHeight - 1, last(outRow0 + outRows - 1));
+  // Reflected taps read mirrored rows, which lie inside [need0, need1] as long as the band holds
+  // every row the unreflected window spans within the image: the window includes the mirror axis.
+  if (inRow0 > need0 || inRow0 + inRows - 1 < need1 || inRow0 + inRows > imageHeight) {
+    throw new InvalidArgumentError(`${label}: input band rows ${inRow0}…${inRow0 + inRows - 1} do not cover rows ${need0}…${need1} of ${imageHeight}`);
+  }
 }
