@@ -24,12 +24,19 @@ export function checkNrnInput(w: NrnWeights, feat: GpuTensor, label: string): [n
  * MLP, all in one dispatch, so no hidden map is ever written to memory. `feat` is pre_trunk
  * [ngf, H, W]; returns pre_A [3, H, W] (a new pooled tensor the caller releases).
  */
-export async function nrnFast(rec: Recorder, w: NrnWeights, feat: GpuTensor, label = `${w.label} nrn`): Promise<GpuTensor> {
+export async function nrnFast(
+  rec: Recorder,
+  w: NrnWeights,
+  feat: GpuTensor,
+  label = `${w.label} nrn`,
+  /** The whole image's height when feat is a row band of it (rel_cell depends on it, §4.3). */
+  imageHeight?: number,
+): Promise<GpuTensor> {
   const [h, wd] = checkNrnInput(w, feat, label);
-  const { ob, tile, groups, maxWidth } = w.fastLayout;
-  const kernel = await rec.kernel({ shader: 'nrn_fast', defines: { OB: ob, TILE: tile, GROUPS: groups, MAX_WIDTH: maxWidth } });
+  const { tile, p, q, groups, maxWidth } = w.fastLayout;
+  const kernel = await rec.kernel({ shader: 'nrn_fast', defines: { TILE: tile, P: p, Q: q, GROUPS: groups, MAX_WIDTH: maxWidth } });
   const rt = rec.runtime;
-  const convBias = nrnConvBias(rt, w, nrnRelCell(h), nrnRelCell(wd));
+  const convBias = nrnConvBias(rt, w, nrnRelCell(imageHeight ?? h), nrnRelCell(wd));
   const pixels = h * wd;
   const out = rt.tensor([3, h, wd], `${label} pre_A`);
   const { workgroups, pitch } = flatGrid(Math.ceil(pixels / tile), 1);

@@ -1,4 +1,4 @@
-import { LimitError, WeightsMismatchError } from '../errors.js';
+import { InvalidArgumentError, LimitError, WeightsMismatchError } from '../errors.js';
 import type { HostTensor } from '../nerco/host-tensor.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
@@ -17,13 +17,14 @@ export const NRN_EXTRA_COLUMNS = NRN_COORD_COLUMNS + 2;
 
 /** Fast-form kernel shape (see shaders/nrn_fast.wgsl). */
 export interface NrnFastLayout {
-  /** Outputs per invocation. */
-  readonly ob: number;
   /** Pixels per workgroup. */
   readonly tile: number;
-  /** Output groups per workgroup (tile · groups invocations). */
+  /** Register block of one invocation: pixels × outputs (a multiple of 4). */
+  readonly p: number;
+  readonly q: number;
+  /** Output groups (maxWidth / q). */
   readonly groups: number;
-  /** groups · ob: every hidden width, padded. */
+  /** Every hidden width, padded to a multiple of q. */
   readonly maxWidth: number;
 }
 
@@ -47,9 +48,9 @@ export interface NrnWeights {
   /** Output width of every Linear, e.g. [256, 256, 256, 3]. */
   readonly widths: readonly number[];
   readonly fastLayout: NrnFastLayout;
-  /** All fast-form weights and hidden biases, repacked as vec4 (layout in nrn_fast.wgsl). */
+  /** All fast-form weights and hidden/output biases, repacked as vec4 (layout in nrn_fast.wgsl). */
   readonly fastWeights: GpuTensor;
-  /** Per layer (inWidth, outPadded, weightOffset, biasOffset) in vec4 units, as u32. */
+  /** Per layer (in, outPadded, weightOffset, biasOffset) in vec4 units, as u32. */
   readonly fastLayerTable: GpuTensor;
   /** Host copies of what the conv bias needs: b1 and the two cell columns of W1. */
   readonly cellBias: { readonly b1: Float32Array; readonly wCellH: Float32Array; readonly wCellW: Float32Array };
@@ -60,13 +61,35 @@ export interface NrnWeights {
   general: NrnGeneralBuffers | null;
 }
 
-/** Outputs per invocation of the fast kernel: 16 accumulators (4 vec4) per invocation. */
-const FAST_OB = 16;
+/** Tuning knobs of the fast kernel (benchmarks, tests); defaults from bench/kernels/nrn.ts. */
+export interface NrnFastOptions {
+  /** Pixels per invocation (default 16 on CPU adapters, 4 on GPUs). */
+  readonly p?: number;
+  /** Outputs per invocation, a multiple of 4 (default 16). */
+  readonly q?: number;
+  /** Upper bound on pixels per workgroup (default 64; the 16 KiB buffer may allow fewer). */
+  readonly tile?: number;
+}
+
+// On lavapipe every load inside a loop is gathered lane by lane (~10 ns per 8-lane batch) while
+// a multiply-add costs ~1 ns, so the biggest block that still compiles to registers wins: 16×16
+// measured 4–5× faster than 4×16 (bench/kernels/nrn.ts). GPUs have ~255 registers per thread:
+// 4×16 (64 accumulators) there.
+const CPU_P = 16;
+const GPU_P = 4;
+const DEFAULT_Q = 16;
+const DEFAULT_TILE = 64;
 const MAX_INVOCATIONS = 256;
-const MAX_TILE = 64;
-const WORKGROUP_BYTES = 16384;
+const WORKGROUP_FLOATS = 16384 / 4;
 
 const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
+
+/** Software adapters run a workgroup as SIMD batches on CPU cores (lavapipe, SwiftShader, WARP). */
+export function isCpuAdapter(adapterName: string): boolean {
+  return /llvmpipe|lavapipe|swiftshader|software|warp|microsoft basic/i.test(adapterName);
+}
+
+const floorPow2 = (n: number): number => 2 ** Math.floor(Math.log2(n));
 
 /** rel_cell along an axis of n pixels, as torch computes it: f32(f32(2/n) · n) (NERCO.md §4.3). */
 export function nrnRelCell(n: number): number {
@@ -102,22 +125,26 @@ function checkLayers(layers: readonly NrnLayer[], label: string): { inFeatures: 
   return { inFeatures, widths };
 }
 
-/** Picks the fast kernel's tile: every hidden width in one pass, ≤ 256 invocations, ≤ 16 KiB. */
-export function nrnFastLayout(widths: readonly number[], label: string): NrnFastLayout {
+/** Shapes the fast kernel: all hidden widths in the workgroup buffer, ≤ 256 invocations. */
+export function nrnFastLayout(widths: readonly number[], label: string, cpuAdapter: boolean, opts: NrnFastOptions = {}): NrnFastLayout {
+  const q = opts.q ?? DEFAULT_Q;
+  if (!(Number.isInteger(q) && q >= 4 && q % 4 === 0)) throw new InvalidArgumentError(`${label}: NRN outputs per invocation must be a multiple of 4, got ${q}`);
   // Layer 0's output always lives in the tile (for a one-layer MLP it is the 3-wide output).
-  const hidden = widths.length === 1 ? [widths[0]!] : widths.slice(0, -1);
-  const maxWidth = roundUp(Math.max(...hidden), FAST_OB);
-  const groups = maxWidth / FAST_OB;
-  if (groups > MAX_INVOCATIONS || maxWidth * 4 > WORKGROUP_BYTES) {
-    throw new LimitError(`${label}: NRN hidden width ${Math.max(...hidden)} exceeds what the fused kernel holds (${WORKGROUP_BYTES / 4} floats per pixel)`);
+  const hidden = Math.max(...(widths.length === 1 ? widths : widths.slice(0, -1)));
+  const maxWidth = roundUp(hidden, q);
+  const groups = maxWidth / q;
+  const fit = Math.floor(WORKGROUP_FLOATS / maxWidth);
+  if (fit < 1 || groups > MAX_INVOCATIONS) {
+    throw new LimitError(`${label}: NRN hidden width ${hidden} exceeds what the fused kernel holds (${WORKGROUP_FLOATS} per pixel, ${MAX_INVOCATIONS * q} outputs)`);
   }
-  let tile = 1;
-  while (tile * 2 <= MAX_TILE && tile * 2 * groups <= MAX_INVOCATIONS && tile * 2 * maxWidth * 4 <= WORKGROUP_BYTES) tile *= 2;
-  return { ob: FAST_OB, tile, groups, maxWidth };
+  let tile = floorPow2(Math.min(opts.tile ?? DEFAULT_TILE, fit));
+  const p = Math.min(floorPow2(opts.p ?? (cpuAdapter ? CPU_P : GPU_P)), tile);
+  while ((tile / p) * groups > MAX_INVOCATIONS) tile /= 2;
+  return { tile, p: Math.min(p, tile), q, groups, maxWidth };
 }
 
 /** Repacks the MLP for nrn_fast.wgsl (layouts documented there). */
-function packFast(layers: readonly NrnLayer[], inFeatures: number, widths: readonly number[], ob: number): { data: Float32Array; table: Uint32Array } {
+function packFast(layers: readonly NrnLayer[], inFeatures: number, widths: readonly number[], q: number): { data: Float32Array; table: Uint32Array } {
   const chunks: Float32Array[] = [];
   const table = new Uint32Array(4 * layers.length);
   let offset = 0; // floats
@@ -133,15 +160,16 @@ function packFast(layers: readonly NrnLayer[], inFeatures: number, widths: reado
     const out = widths[l]!;
     const inWidth = layer.weight.shape[1]!;
     if (l === 0) {
-      // Conv weights: the unfold columns c·9 + tap, grouped by OB outputs. Its bias is per call.
-      const outPadded = roundUp(out, ob);
+      // Conv weights: the unfold columns c·9 + tap, by groups of q outputs, tap-major (the
+      // kernel computes a tap's source addresses once for all channels). Its bias is per size.
+      const outPadded = roundUp(out, q);
       const packed = new Float32Array(outPadded * inFeatures * 9);
       let i = 0;
-      for (let g = 0; g < outPadded / ob; g++) {
-        for (let c = 0; c < inFeatures; c++) {
-          for (let tap = 0; tap < 9; tap++) {
-            for (let j = 0; j < ob; j++, i++) {
-              const o = g * ob + j;
+      for (let g = 0; g < outPadded / q; g++) {
+        for (let tap = 0; tap < 9; tap++) {
+          for (let c = 0; c < inFeatures; c++) {
+            for (let j = 0; j < q; j++, i++) {
+              const o = g * q + j;
               if (o < out) packed[i] = w[o * inWidth + c * 9 + tap]!;
             }
           }
@@ -149,13 +177,13 @@ function packFast(layers: readonly NrnLayer[], inFeatures: number, widths: reado
       }
       table.set([inFeatures, outPadded, push(packed), 0], 0);
     } else if (l < last) {
-      const outPadded = roundUp(out, ob);
+      const outPadded = roundUp(out, q);
       const packed = new Float32Array(outPadded * inWidth);
       let i = 0;
-      for (let g = 0; g < outPadded / ob; g++) {
+      for (let g = 0; g < outPadded / q; g++) {
         for (let k = 0; k < inWidth; k++) {
-          for (let j = 0; j < ob; j++, i++) {
-            const o = g * ob + j;
+          for (let j = 0; j < q; j++, i++) {
+            const o = g * q + j;
             if (o < out) packed[i] = w[o * inWidth + k]!;
           }
         }
@@ -184,10 +212,10 @@ function packFast(layers: readonly NrnLayer[], inFeatures: number, widths: reado
  * Uploads the NRN MLP (`mlp.imnet.layers.{0,2,4,6}`) for both forms. Shapes are checked as
  * NERCO.md §2.5 describes: first layer 9·ngf + 36 inputs, each next one the previous width, last 3.
  */
-export function prepareNrn(rt: Runtime, layers: { weight: HostTensor; bias: HostTensor }[], label: string): NrnWeights {
+export function prepareNrn(rt: Runtime, layers: { weight: HostTensor; bias: HostTensor }[], label: string, opts: NrnFastOptions = {}): NrnWeights {
   const { inFeatures, widths } = checkLayers(layers, label);
-  const fastLayout = nrnFastLayout(widths, label);
-  const { data, table } = packFast(layers, inFeatures, widths, fastLayout.ob);
+  const fastLayout = nrnFastLayout(widths, label, isCpuAdapter(rt.adapterName), opts);
+  const { data, table } = packFast(layers, inFeatures, widths, fastLayout.q);
   const fastWeights = rt.constant(data, [data.length], `${label} nrn fast weights`);
   const fastLayerTable = rt.constant(table, [table.length], `${label} nrn layer table`);
   const w1 = layers[0]!.weight.data;
@@ -213,7 +241,7 @@ export function nrnConvBias(rt: Runtime, w: NrnWeights, rcH: number, rcW: number
   if (!t) {
     const f = Math.fround;
     const { b1, wCellH, wCellW } = w.cellBias;
-    const padded = new Float32Array(roundUp(b1.length, w.fastLayout.ob));
+    const padded = new Float32Array(roundUp(b1.length, w.fastLayout.q));
     for (let o = 0; o < b1.length; o++) padded[o] = f(f(b1[o]! + f(wCellH[o]! * rcH)) + f(wCellW[o]! * rcW));
     t = rt.constant(padded, [padded.length], `${w.label} nrn conv bias rc=(${rcH}, ${rcW})`);
     w.convBiasCache.set(key, t);

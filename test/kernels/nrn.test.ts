@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { nrnFast, nrnGeneral, prepareNrn, releaseNrn, type NrnWeights } from '../../src/kernels/nrn.js';
+import { nrnFast, nrnGeneral, prepareNrn, releaseNrn, type NrnFastOptions, type NrnWeights } from '../../src/kernels/nrn.js';
 import type { HostTensor } from '../../src/nerco/host-tensor.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { readTorchCheckpoint } from '../../weights-tools/torch-checkpoint.js';
@@ -65,13 +65,18 @@ interface Case {
   readonly channels: number;
   readonly widths: readonly number[];
   readonly sizes: readonly (readonly [number, number])[];
+  /** Register block / tile of the fast kernel; the adapter's default when absent. */
+  readonly fast?: NrnFastOptions;
 }
 
-// NeRCo's own widths, the small variant of NERCO.md §2.5, widths that are not multiples of 4 or
-// of the kernel's 16-wide output groups, a one-layer MLP, and a hidden width that does not give a
-// power-of-two group count. Sizes: 1×1, 2×2, odd, and rc = 2 − 2⁻²³ on either axis (41, 55).
+// NeRCo's own widths (with the CPU-adapter block, the GPU one and another), the small variant of
+// NERCO.md §2.5, widths that are not multiples of 4 or of the kernel's output groups, a one-layer
+// MLP, and a hidden width that does not give a power-of-two group count. Sizes: 1×1, 2×2, odd,
+// tiles that end mid-row, and rc = 2 − 2⁻²³ on either axis (41, 55).
 const CASES: readonly Case[] = [
   { name: 'ngf 64, [256, 256, 256, 3]', channels: 64, widths: [256, 256, 256, 3], sizes: [[1, 1], [2, 2], [41, 5], [3, 55], [7, 9]] },
+  { name: 'ngf 64, [256, 256, 256, 3], 4×16 blocks', channels: 64, widths: [256, 256, 256, 3], sizes: [[2, 2], [41, 5]], fast: { p: 4, q: 16 } },
+  { name: 'ngf 64, [256, 256, 256, 3], 8×8 blocks', channels: 64, widths: [256, 256, 256, 3], sizes: [[7, 9]], fast: { p: 8, q: 8 } },
   { name: 'ngf 16, [32, 32, 3]', channels: 16, widths: [32, 32, 3], sizes: [[1, 1], [2, 2], [41, 13], [11, 55]] },
   { name: 'ngf 5, [20, 6, 3]', channels: 5, widths: [20, 6, 3], sizes: [[1, 1], [2, 3], [41, 55]] },
   { name: 'ngf 3, one layer [3]', channels: 3, widths: [3], sizes: [[1, 1], [2, 2], [9, 41]] },
@@ -90,7 +95,7 @@ describe('NRN kernels vs the CPU reference (random weights)', () => {
         const mlp = randomMlp(1000 + s, c.channels, c.widths);
         const feat = randomFeatures(2000 + s, c.channels * h * w);
         const shape: [number, number, number] = [c.channels, h, w];
-        const weights = prepareNrn(rt, mlp.host, 'test');
+        const weights = prepareNrn(rt, mlp.host, 'test', c.fast);
         try {
           const refFast = cpuNrnFast(feat, shape, mlp.ref);
           const refGeneral = cpuNrnGeneral(feat, shape, mlp.ref);
