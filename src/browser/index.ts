@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // Image sources in, textures out, on the caller's device: the browser-facing layer (it also runs
 // in Node for GPUTexture and RGBA-pixel inputs).
 export { enhance, type EnhanceOptions } from './enhance.js';
