@@ -37,9 +37,19 @@ function defaultWeightsCandidates(): URL[] {
 }
 
 async function fetchBytes(url: URL | string): Promise<Uint8Array> {
-  const res = await fetch(url);
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    // fetch rejects with a bare TypeError on network failures (offline, CORS, bad scheme).
+    throw new NercoError('IO', `could not fetch weights from ${String(url)} (${(err as Error).message})`, { cause: err });
+  }
   if (!res.ok) throw new NercoError('IO', `could not fetch weights from ${String(url)}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
+  try {
+    return new Uint8Array(await res.arrayBuffer());
+  } catch (err) {
+    throw new NercoError('IO', `the download of ${String(url)} broke off (${(err as Error).message})`, { cause: err });
+  }
 }
 
 export async function resolveWeights(source?: WeightsSource): Promise<NeRCoWeights> {

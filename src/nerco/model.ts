@@ -1,4 +1,4 @@
-import { InvalidArgumentError, LimitError } from '../errors.js';
+import { GpuKernelError, InvalidArgumentError, LimitError } from '../errors.js';
 import { packImage, unpackImage, type ImageFormat } from '../kernels/image.js';
 import { TextureUsage } from '../runtime/gpu-constants.js';
 import { Runtime } from '../runtime/runtime.js';
@@ -56,7 +56,23 @@ export class NeRCoModel {
   static async create(weights: NeRCoWeights, opts: AcquireDeviceOptions = {}): Promise<NeRCoModel> {
     const runtime = await Runtime.create(opts);
     try {
-      return new NeRCoModel(runtime, weights, prepareNeRCo(runtime, weights));
+      // Uploading the weights happens outside Runtime.run: catch its GPU errors here.
+      runtime.device.pushErrorScope('out-of-memory');
+      runtime.device.pushErrorScope('validation');
+      let model: NeRCoModel | undefined;
+      let failure: unknown;
+      try {
+        model = new NeRCoModel(runtime, weights, prepareNeRCo(runtime, weights));
+      } catch (e) {
+        failure = e;
+      }
+      const validation = await runtime.device.popErrorScope();
+      const oom = await runtime.device.popErrorScope();
+      runtime.checkAlive();
+      if (oom) throw new GpuKernelError('GPU_OUT_OF_MEMORY', 'weights upload', oom.message);
+      if (validation) throw new GpuKernelError('GPU_VALIDATION', 'weights upload', validation.message);
+      if (failure !== undefined || !model) throw failure;
+      return model;
     } catch (e) {
       runtime.destroy();
       throw e;
@@ -71,7 +87,11 @@ export class NeRCoModel {
     return run;
   }
 
-  private checkNetworkSize(width: number, height: number): void {
+  /**
+   * Throws LimitError when a network input of width×height (multiples of 4, ≥ 8) would not fit
+   * this device's limits, InvalidArgumentError when it is not a valid network size.
+   */
+  checkNetworkSize(width: number, height: number): void {
     for (const [n, what] of [[width, 'width'], [height, 'height']] as const) {
       if (!Number.isInteger(n) || n < MIN_NETWORK_SIDE || n % NETWORK_SIZE_MULTIPLE !== 0) {
         throw new InvalidArgumentError(`network ${what} ${n} must be a multiple of ${NETWORK_SIZE_MULTIPLE} and at least ${MIN_NETWORK_SIDE}`);

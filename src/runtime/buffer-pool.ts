@@ -1,3 +1,4 @@
+import { LimitError } from '../errors.js';
 import { BufferUsage } from './gpu-constants.js';
 
 /**
@@ -43,12 +44,13 @@ export class BufferPool {
   acquire(bytes: number, label: string): GPUBuffer {
     const size = bucketSize(bytes);
     if (size > this.maxBufferSize) {
-      throw new RangeError(`${label}: needs a ${size}-byte buffer; the device allows ${this.maxBufferSize}`);
+      throw new LimitError(`${label}: needs a ${size}-byte buffer; this device's maxStorageBufferBindingSize / maxBufferSize allow ${this.maxBufferSize}`);
     }
     const list = this.free.get(size);
     let buffer = list?.pop();
     if (!buffer) {
-      buffer = this.device.createBuffer({ label: `pool:${size}`, size, usage: STORAGE_USAGE });
+      // The first user's label, so that an out-of-memory error at creation names the layer.
+      buffer = this.device.createBuffer({ label: `pool:${size} ${label}`, size, usage: STORAGE_USAGE });
       this.allocated += size;
       this.count++;
       this.peakAllocated = Math.max(this.peakAllocated, this.allocated);

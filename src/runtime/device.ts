@@ -80,7 +80,9 @@ function describe(adapter: GPUAdapter): string {
 export async function acquireDevice(opts: AcquireDeviceOptions = {}): Promise<AcquiredDevice> {
   if (opts.device) return { device: opts.device, owned: false, adapterName: "caller's device" };
   const gpu = await getGPU();
-  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
+  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference }).catch((e: Error) => {
+    throw new NoWebGPUError(`requesting a WebGPU adapter failed (${e.message}). ${HOW_TO_FIX}`);
+  });
   if (!adapter) throw new NoWebGPUError(`no WebGPU adapter is available. ${HOW_TO_FIX}`);
   const name = describe(adapter);
   if (opts.adapter && !name.toLowerCase().includes(opts.adapter.toLowerCase())) {
@@ -91,7 +93,12 @@ export async function acquireDevice(opts: AcquireDeviceOptions = {}): Promise<Ac
   const requiredFeatures: GPUFeatureName[] = [];
   if (opts.f16 !== false && adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
-  const device = await adapter.requestDevice({ label: 'nerco-webgpu', requiredLimits, requiredFeatures });
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ label: 'nerco-webgpu', requiredLimits, requiredFeatures });
+  } catch (e) {
+    throw new NoWebGPUError(`the adapter "${name}" refused to create a device (${(e as Error).message})`);
+  }
   liveDevices++;
   return { device, owned: true, adapterName: name };
 }
