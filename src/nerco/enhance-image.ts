@@ -1,6 +1,6 @@
 import type { NeRCoModel } from './model.js';
 import { fakeBToRGB8, rgbaToRGB, rgbToRGBA, type OutputRounding } from './postprocess.js';
-import { prepareInput, type FitMode } from './preprocess.js';
+import { MIN_NETWORK_SIDE, networkSizePad, networkSizeResize, prepareInput, type FitMode } from './preprocess.js';
 import type { RGBImage } from './rgb-image.js';
 
 export interface EnhanceImageOptions {
@@ -24,12 +24,23 @@ function cropCHW(chw: Float32Array, w: number, h: number, cw: number, ch: number
 }
 
 /**
+ * Throws the model's LimitError when an image of width×height, brought to network size by `fit`,
+ * is too large for the device (sizes too small for the network are left to `prepareInput`, which
+ * explains them). Cheap: meant to run as soon as an image's size is known, before decoding it.
+ */
+export function checkImageFits(model: NeRCoModel, width: number, height: number, fit: FitMode = 'pad'): void {
+  const net = fit === 'resize' ? networkSizeResize(width, height) : networkSizePad(width, height);
+  if (net.w >= MIN_NETWORK_SIDE && net.h >= MIN_NETWORK_SIDE) model.checkNetworkSize(net.w, net.h);
+}
+
+/**
  * Host pixels in, host pixels out, with the exact pre/post-processing of NERCO.md §3 and §8.
  * (For pixels already on the GPU use `model.enhance(texture)`, which never leaves the device.)
  */
 export async function enhanceImage(model: NeRCoModel, image: RGBImage, opts: EnhanceImageOptions = {}): Promise<EnhancedImage> {
   const fit = opts.fit ?? 'pad';
   const rounding = opts.rounding ?? (fit === 'resize' ? 'truncate' : 'nearest');
+  checkImageFits(model, image.width, image.height, fit);
   const input = prepareInput(image.data, image.width, image.height, fit);
   const { fakeB } = await model.runCHW(input.chw, input.netH, input.netW);
   const { w, h } = input.crop;

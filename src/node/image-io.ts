@@ -54,8 +54,17 @@ export function detectImageFormat(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
+export interface DecodeOptions {
+  /**
+   * Called with the image's size as soon as it is known (from the header for PNG, JPEG and
+   * PPM/PGM, before any pixel is decoded; after decoding for WebP). Throw to refuse the image,
+   * e.g. one too large for the GPU, before paying for its decode.
+   */
+  readonly checkSize?: (width: number, height: number) => void;
+}
+
 /** Reads and decodes an image file (see the file comment for the formats). */
-export async function decodeImageFile(path: string): Promise<RGBImage> {
+export async function decodeImageFile(path: string, options: DecodeOptions = {}): Promise<RGBImage> {
   let bytes: Uint8Array;
   try {
     bytes = await fs.readFile(path);
@@ -64,17 +73,18 @@ export async function decodeImageFile(path: string): Promise<RGBImage> {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code ?? String(err)})`;
     throw new NercoError('IO', `${path}: ${why}`, { cause: err });
   }
-  return decodeImage(bytes, path);
+  return decodeImage(bytes, path, options);
 }
 
 /** Decodes the bytes of an image file; `nameForErrors` names it in error messages. */
-export async function decodeImage(bytes: Uint8Array, nameForErrors: string): Promise<RGBImage> {
+export async function decodeImage(bytes: Uint8Array, nameForErrors: string, options: DecodeOptions = {}): Promise<RGBImage> {
   const format = detectImageFormat(bytes);
+  const check = options.checkSize ?? (() => undefined);
   switch (format) {
-    case 'png': return decodePNG(bytes, nameForErrors);
-    case 'jpeg': return decodeJPEG(bytes, nameForErrors);
-    case 'webp': return decodeWebP(bytes, nameForErrors);
-    case 'pnm': return decodePNM(bytes, nameForErrors);
+    case 'png': return decodePNG(bytes, nameForErrors, check);
+    case 'jpeg': return decodeJPEG(bytes, nameForErrors, check);
+    case 'webp': return decodeWebP(bytes, nameForErrors, check);
+    case 'pnm': return decodePNM(bytes, nameForErrors, check);
     case 'bmp': case 'tiff': case 'gif':
       throw new ImageError(`${nameForErrors}: ${format.toUpperCase()} images are not supported; convert to PNG`);
     default:
@@ -140,11 +150,12 @@ function readU32BE(b: Uint8Array, o: number): number {
 }
 
 /** PNG bytes → RGB, synchronously (also usable on its own, e.g. for reference images). */
-export function decodePNG(bytes: Uint8Array, name: string): RGBImage {
+export function decodePNG(bytes: Uint8Array, name: string, check: (width: number, height: number) => void = () => undefined): RGBImage {
   if (bytes.length < 33 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') {
     throw new ImageError(`${name}: corrupt PNG (no IHDR header)`);
   }
   checkSize(readU32BE(bytes, 16), readU32BE(bytes, 20), name, 'PNG');
+  check(readU32BE(bytes, 16), readU32BE(bytes, 20));
   let decoded: ReturnType<typeof PNG.sync.read>;
   try {
     // skipRescale: keep 16-bit samples raw (Pillow clamps or takes the high byte, it never
@@ -287,8 +298,10 @@ function rgbaToRGBImage(d: DecodedRGBA, name: string, kind: string): RGBImage {
   return { width: d.width, height: d.height, data: rgb };
 }
 
-/** Number of colour components from the first SOFn marker, or undefined if none is found. */
-function jpegComponentCount(bytes: Uint8Array): number | undefined {
+interface JpegFrame { readonly components: number; readonly width: number; readonly height: number }
+
+/** Component count and size from the first SOFn marker, or undefined if none is found. */
+function jpegFrame(bytes: Uint8Array): JpegFrame | undefined {
   let o = 2;
   while (o + 4 <= bytes.length) {
     if (bytes[o] !== 0xff) return undefined;
@@ -296,7 +309,10 @@ function jpegComponentCount(bytes: Uint8Array): number | undefined {
     if (marker === 0xff) { o++; continue; } // fill byte
     const len = (bytes[o + 2] << 8) | bytes[o + 3];
     const isSOF = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isSOF) return o + 9 < bytes.length ? bytes[o + 9] : undefined;
+    if (isSOF) {
+      if (o + 9 >= bytes.length) return undefined;
+      return { components: bytes[o + 9], height: (bytes[o + 5] << 8) | bytes[o + 6], width: (bytes[o + 7] << 8) | bytes[o + 8] };
+    }
     if (marker === 0xda) return undefined; // start of scan before any frame header
     o += 2 + len;
   }
@@ -307,10 +323,13 @@ function jpegComponentCount(bytes: Uint8Array): number | undefined {
  * JPEG through libjpeg-turbo's defaults (islow IDCT, fancy upsampling), as Pillow decodes it:
  * bit-identical to Pillow 9.4 in our tests. No EXIF rotation (Pillow applies none either).
  */
-async function decodeJPEG(bytes: Uint8Array, name: string): Promise<RGBImage> {
-  if (jpegComponentCount(bytes) === 4) {
+async function decodeJPEG(bytes: Uint8Array, name: string, check: (width: number, height: number) => void): Promise<RGBImage> {
+  const frame = jpegFrame(bytes);
+  if (frame?.components === 4) {
     throw new ImageError(`${name}: CMYK/YCCK JPEG is not supported; convert it to RGB first`);
   }
+  // Height 0 means "defined by a later DNL marker": the decoder finds out.
+  if (frame && frame.width > 0 && frame.height > 0) check(frame.width, frame.height);
   const { image, messages } = await jpegCodec.decode(bytes, name, { preserveOrientation: false });
   // libjpeg only warns and pads with gray; Pillow refuses truncated images by default.
   if (messages.some((m) => /premature end of jpeg file/i.test(m))) {
@@ -320,9 +339,11 @@ async function decodeJPEG(bytes: Uint8Array, name: string): Promise<RGBImage> {
 }
 
 /** WebP (lossless, lossy, with or without alpha); alpha is dropped without compositing. */
-async function decodeWebP(bytes: Uint8Array, name: string): Promise<RGBImage> {
+async function decodeWebP(bytes: Uint8Array, name: string, check: (width: number, height: number) => void): Promise<RGBImage> {
   const { image } = await webpCodec.decode(bytes, name);
-  return rgbaToRGBImage(image, name, 'WebP');
+  const rgb = rgbaToRGBImage(image, name, 'WebP');
+  check(rgb.width, rgb.height);
+  return rgb;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -332,7 +353,7 @@ function isPnmSpace(b: number): boolean {
   return b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 }
 
-function decodePNM(bytes: Uint8Array, name: string): RGBImage {
+function decodePNM(bytes: Uint8Array, name: string, check: (width: number, height: number) => void): RGBImage {
   const kind = bytes[1];
   if (kind !== 0x35 && kind !== 0x36) {
     throw new ImageError(`${name}: only binary PGM (P5) and PPM (P6) are supported, not P${String.fromCharCode(kind)}`);
@@ -348,13 +369,15 @@ function decodePNM(bytes: Uint8Array, name: string): RGBImage {
     }
     const start = o;
     while (o < bytes.length && bytes[o] >= 0x30 && bytes[o] <= 0x39) o++;
-    if (o === start) throw new ImageError(`${name}: corrupt PPM/PGM header`);
+    // Ten digits already exceed any accepted size (and a longer run would overflow fromCharCode's arguments).
+    if (o === start || o - start > 10) throw new ImageError(`${name}: corrupt PPM/PGM header`);
     fields.push(Number(String.fromCharCode(...bytes.subarray(start, o))));
   }
   if (o >= bytes.length || !isPnmSpace(bytes[o])) throw new ImageError(`${name}: corrupt PPM/PGM header`);
   o++;
   const [width, height, maxval] = fields;
   checkSize(width, height, name, 'PPM/PGM');
+  check(width, height);
   if (maxval !== 255) {
     throw new ImageError(`${name}: PPM/PGM with maxval ${maxval} is not supported (only 255)`);
   }
