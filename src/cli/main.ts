@@ -1,4 +1,5 @@
 import { NercoError } from '../errors.js';
+import { removePendingTemporaryFiles } from '../node/fs-atomic.js';
 import { releaseNodeGPU } from '../runtime/device.js';
 import { CONVERT_USAGE, runConvert } from './convert.js';
 import { ENHANCE_USAGE, runEnhance, type Output } from './enhance.js';
@@ -9,6 +10,15 @@ const USAGE = `usage:\n  ${ENHANCE_USAGE}\n  ${CONVERT_USAGE}\n  ${EVAL_USAGE}`;
 /** The CLI: returns the exit code; errors are one line on stderr, never a stack trace. */
 export async function main(argv: string[], io: Output = { log: (l) => console.log(l), warn: (l) => console.error(l) }): Promise<number> {
   const [command, ...rest] = argv;
+  // Ctrl-C or a kill while an output is being written: remove the temporary file, then exit as
+  // the signal would have. (Outputs are renamed into place whole, so none is ever half-written.)
+  const onSignal = (signal: NodeJS.Signals): void => {
+    removePendingTemporaryFiles();
+    io.warn(`nerco-webgpu: interrupted (${signal})`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     switch (command) {
       case 'enhance': return await runEnhance(rest, io);
@@ -29,6 +39,8 @@ export async function main(argv: string[], io: Output = { log: (l) => console.lo
     if (more.length && e instanceof NercoError && e.code === 'INVALID_ARGUMENT') io.warn(more.join('\n'));
     return e instanceof NercoError && e.code === 'INVALID_ARGUMENT' ? 2 : 1;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     releaseNodeGPU();
   }
 }

@@ -2,10 +2,28 @@
  * Writing output files so that a reader never sees a half-written file and an existing file is
  * never clobbered by accident.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { NercoError } from '../errors.js';
+
+/** Temporary files of writes in progress, for `removePendingTemporaryFiles`. */
+const pending = new Set<string>();
+
+/**
+ * Removes the temporary files of writes still in progress. Synchronous, for a signal handler:
+ * an interrupted run then leaves neither a half-written output nor a stray temporary file.
+ */
+export function removePendingTemporaryFiles(): void {
+  for (const temp of pending) {
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // Nothing more can be done while exiting.
+    }
+  }
+  pending.clear();
+}
 
 export interface WriteFileAtomicOptions {
   /** Replace an existing file at `path` (default false: refuse with a NercoError 'IO'). */
@@ -26,10 +44,12 @@ export async function writeFileAtomic(
     throw new NercoError('IO', `${path}: file exists (use --force to overwrite)`);
   }
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  pending.add(temp);
   try {
     await fs.writeFile(temp, bytes, { flag: 'wx' });
   } catch (err) {
     await fs.rm(temp, { force: true }).catch(() => undefined);
+    pending.delete(temp);
     throw ioError(path, 'cannot write', err);
   }
   try {
@@ -43,6 +63,7 @@ export async function writeFileAtomic(
     throw ioError(path, 'cannot move the written file into place', err);
   } finally {
     await fs.rm(temp, { force: true }).catch(() => undefined);
+    pending.delete(temp);
   }
 }
 
