@@ -34,6 +34,19 @@ export interface ZipEntry {
   readonly localHeaderOffset: number;
 }
 
+type InflateRaw = (raw: Uint8Array, options: { maxOutputLength: number }) => Uint8Array;
+
+/**
+ * Node's native zlib when this runs in Node (three to four times faster than fflate on the tens
+ * of MB of a re-zipped checkpoint); fetched through `process.getBuiltinModule` so that bundlers
+ * and browsers never see an import of it. Elsewhere, fflate.
+ */
+const nativeInflateRaw: InflateRaw | undefined = (() => {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const zlib = proc?.getBuiltinModule?.('node:zlib') as { inflateRawSync?: InflateRaw } | undefined;
+  return zlib?.inflateRawSync;
+})();
+
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
 const SIG_EOCD = 0x06054b50;
@@ -155,12 +168,20 @@ export class ZipReader {
     const raw = r.slice(start, entry.compressedSize, `data of "${entry.name}"`);
     if (entry.method === 0) return raw;
 
-    const out = new Uint8Array(entry.uncompressedSize);
     let produced: Uint8Array;
     try {
-      // With `out` given, fflate never allocates beyond it: a stream that inflates to more is truncated (and then fails the CRC).
-      produced = inflateSync(raw, { out });
+      if (nativeInflateRaw) {
+        // maxOutputLength: zlib stops (RangeError) rather than allocate past the declared size.
+        const b = nativeInflateRaw(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+        produced = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      } else {
+        // With `out` given, fflate never allocates beyond it: a stream that inflates to more is truncated (and then fails the CRC).
+        produced = inflateSync(raw, { out: new Uint8Array(entry.uncompressedSize) });
+      }
     } catch (err) {
+      if (err instanceof RangeError) {
+        throw new CheckpointError(this.file, `zip entry "${entry.name}" inflates to more than the ${entry.uncompressedSize} bytes the directory says`, { cause: err });
+      }
       throw new CheckpointError(this.file, `zip entry "${entry.name}" has corrupt deflate data (${(err as Error).message})`, { cause: err });
     }
     if (produced.length !== entry.uncompressedSize) {
