@@ -18,6 +18,12 @@ struct Params {
   parts_x: u32,
   // Partials per channel (parts_x · workgroups along y).
   parts: u32,
+  // Row bands (src/nerco/banded.ts): f0 holds `height` rows starting at image row row0 of an
+  // image image_height rows high, and this dispatch's partials start at part_base within a
+  // channel (parts counts every band's). Unbanded: 0, height, 0.
+  row0: u32,
+  image_height: u32,
+  part_base: u32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> f0: array<vec4f>;
@@ -78,7 +84,7 @@ fn main(
           v = vec4f(element(row + x0), element(row + min(x0 + 1u, last)),
                     element(row + min(x0 + 2u, last)), element(row + min(x0 + 3u, last)));
         }
-        run_sum += multiplicity(y, height) * v;
+        run_sum += multiplicity(params.row0 + y, params.image_height) * v;
         mx = max(mx, select(vec4f(LOWEST), v, col_valid));
       }
       acc += run_sum;
@@ -98,7 +104,7 @@ fn main(
     workgroupBarrier();
   }
   if (li == 0u) {
-    let at = c * params.parts + wg.y * params.parts_x + wg.x;
+    let at = c * params.parts + params.part_base + wg.y * params.parts_x + wg.x;
     partial_sum[at] = tree_sum[0];
     partial_max[at] = tree_max[0];
   }

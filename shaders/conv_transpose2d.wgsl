@@ -26,6 +26,9 @@ struct Params {
   blocks: i32,
   // Invocations per dispatch row: blocks are folded into 2-D past 65535 workgroups.
   pitch: i32,
+  // Output rows written: 2·(input rows processed). On a row band (src/nerco/banded.ts) x may hold
+  // one more row than is processed, the next band's first row; unbanded it is 2·inH.
+  outH: i32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -118,7 +121,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
     chan += plane;
   }
 
-  let outH = 2 * params.inH;
+  let outH = params.outH;
   let outW = 2 * params.inW;
   for (var c = 0; c < COB; c++) {
     let o0 = (cb * COB + c) * 4;

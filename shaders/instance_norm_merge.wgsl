@@ -10,6 +10,11 @@ struct Params {
   chunk: u32,
   chunks: u32,
   eps: f32,
+  // The partials come in bands of bandChunks chunks covering bandPlane elements each (the last
+  // band: what is left of the plane), so every chunk's count is known. One band (bandPlane =
+  // plane, bandChunks = chunks) unless the tensor is split into row bands (src/nerco/banded.ts).
+  bandPlane: u32,
+  bandChunks: u32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> partials: array<f32>;  // [C, chunks, 2] (mean, M2)
@@ -36,7 +41,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var acc = Moments(0u, 0.0, 0.0);
   for (var k = lid; k < params.chunks; k += WG) {
     let at = 2u * (c * params.chunks + k);
-    let count = min(params.chunk, params.plane - k * params.chunk);
+    let band = k / params.bandChunks;
+    let inBand = min(params.bandPlane, params.plane - band * params.bandPlane);
+    let count = min(params.chunk, inBand - (k - band * params.bandChunks) * params.chunk);
     acc = merge(acc, Moments(count, partials[at], partials[at + 1u]));
   }
   wg_count[lid] = acc.count;

@@ -10,8 +10,11 @@ const WG = 64u;
 struct Params {
   plane: u32,   // H·W
   chunk: u32,   // elements per workgroup (a multiple of WG)
-  chunks: u32,  // workgroups per channel = ceil(plane / chunk)
+  chunks: u32,  // partials per channel in `out` (workgroups per channel = ceil(plane / chunk) unbanded)
   eps: f32,
+  // Index of this dispatch's first partial within a channel: 0, or on row bands (x is one band,
+  // src/nerco/banded.ts) the partials of the bands before it.
+  partBase: u32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -78,7 +81,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       out[2u * c] = wg_mean[0];
       out[2u * c + 1u] = inverseSqrt(wg_m2[0] / f32(params.plane) + params.eps);
     } else {
-      let at = 2u * (c * params.chunks + wid.x);
+      let at = 2u * (c * params.chunks + params.partBase + wid.x);
       out[at] = wg_mean[0];
       out[at + 1u] = wg_m2[0];
     }

@@ -145,7 +145,7 @@ export async function poolReflectPadded(rec: Recorder, f0: GpuTensor, label = 'a
     rec.dispatch(pool, {
       label: `${label} partials`,
       bindings: { f0, partial_sum: partialSum, partial_max: partialMax },
-      uniforms: { height: h, width: w, parts_x: partsX, parts },
+      uniforms: { height: h, width: w, parts_x: partsX, parts, row0: 0, image_height: h, part_base: 0 },
       workgroups: [partsX, partsY, c],
     });
     rec.dispatch(merge, {
@@ -195,6 +195,11 @@ export function spatialPlaneStride(h: number, w: number): number {
  */
 export async function spatialStats(rec: Recorder, f0: GpuTensor, ca: GpuTensor, label = 'attention spatial'): Promise<GpuTensor> {
   const [c, h, w] = checkFeatures(f0, label);
+  return spatialStatsOf(rec, f0, ca, c, h, w, label);
+}
+
+// spatialStats without the reflection's minimum size: a row band of the map may be 1 row high.
+async function spatialStatsOf(rec: Recorder, f0: GpuTensor, ca: GpuTensor, c: number, h: number, w: number, label: string): Promise<GpuTensor> {
   if (ca.size !== c) throw new InvalidArgumentError(`${label}: ca has ${ca.size} values for ${c} channels`);
   const plane = h * w;
   const stride = spatialPlaneStride(h, w);
@@ -266,6 +271,116 @@ export async function maskFromFeatures(rec: Recorder, w: AttentionWeights, f0: G
   let s0: GpuTensor;
   try {
     s0 = await spatialStats(rec, f0, ca, `${label} spatial`);
+  } finally {
+    ca.release();
+  }
+  try {
+    return await maskFromStats(rec, w, s0, h, wd, `${label} mask`);
+  } finally {
+    s0.release();
+  }
+}
+
+/** A row band of a feature map: image rows row0 … row0 + rows − 1 as a [C, rows, W] tensor. */
+export interface FeatureBand {
+  readonly tensor: GpuTensor;
+  readonly row0: number;
+}
+
+/** The bands' common [C, W] and the image height; bands must tile the rows top to bottom. */
+function checkFeatureBands(bands: readonly FeatureBand[], label: string): [number, number, number] {
+  if (bands.length === 0) throw new InvalidArgumentError(`${label}: no bands`);
+  const t0 = bands[0]!.tensor;
+  if (t0.shape.length !== 3) throw new InvalidArgumentError(`${label}: bands must be [C, rows, W], got ${fmt(t0.shape)}`);
+  const [c, , w] = t0.shape as [number, number, number];
+  let row = 0;
+  for (const b of bands) {
+    const s = b.tensor.shape;
+    if (s.length !== 3 || s[0] !== c || s[2] !== w || b.row0 !== row || b.tensor.dtype !== 'f32') {
+      throw new InvalidArgumentError(`${label}: band at row ${b.row0} (${fmt(s)}) does not continue [${c}, ·, ${w}] bands at row ${row}`);
+    }
+    if (b.tensor.buffer.size < Math.ceil(b.tensor.size / 4) * 16) throw new InvalidArgumentError(`${label}: buffer of ${b.tensor.label} must be padded to a multiple of 16 B`);
+    row += s[1]!;
+  }
+  if (c < 1 || row < MIN_SIZE || w < MIN_SIZE) throw new InvalidArgumentError(`${label}: features [${c}, ${row}, ${w}] are smaller than ${MIN_SIZE}×${MIN_SIZE}`);
+  return [c, row, w];
+}
+
+/**
+ * poolReflectPadded over a map split into row bands: every band adds its partials (with the
+ * reflection multiplicities of the whole image's rows) to one buffer, and one merge pools them,
+ * so the result is the whole image's avg and max of ReflectionPad2d(3)(f0).
+ */
+export async function poolReflectPaddedBanded(rec: Recorder, bands: readonly FeatureBand[], label = 'attention pool'): Promise<GpuTensor> {
+  const [c, h, w] = checkFeatureBands(bands, label);
+  const rt = rec.runtime;
+  const partsX = Math.ceil(w / POOL_TILE_W);
+  const partsYOf = bands.map((b) => Math.ceil(b.tensor.shape[1]! / POOL_TILE_H));
+  const parts = partsX * partsYOf.reduce((a, b) => a + b, 0);
+  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
+  if (c > maxWg) throw new InvalidArgumentError(`${label}: ${c} channels exceed ${maxWg} workgroups per dimension`);
+  const [pool, merge] = await Promise.all([rec.kernel(poolKernel(w)), rec.kernel({ shader: 'attention_pool_merge' })]);
+  const partialSum = rt.tensor([c, parts], `${label} partial sums`);
+  const partialMax = rt.tensor([c, parts], `${label} partial maxima`);
+  const pooled = rt.tensor([2 * c], `${label} pooled`);
+  try {
+    let partBase = 0;
+    bands.forEach((b, i) => {
+      rec.dispatch(pool, {
+        label: `${label} partials band ${i}`,
+        bindings: { f0: b.tensor, partial_sum: partialSum, partial_max: partialMax },
+        uniforms: { height: b.tensor.shape[1]!, width: w, parts_x: partsX, parts, row0: b.row0, image_height: h, part_base: partBase },
+        workgroups: [partsX, partsYOf[i]!, c],
+      });
+      partBase += partsX * partsYOf[i]!;
+    });
+    rec.dispatch(merge, {
+      label: `${label} merge`,
+      bindings: { partial_sum: partialSum, partial_max: partialMax, pooled },
+      uniforms: { channels: c, parts, inv_count: 1 / ((h + 6) * (w + 6)) },
+      workgroups: [c],
+    });
+  } catch (e) {
+    pooled.release();
+    throw e;
+  } finally {
+    partialSum.release();
+    partialMax.release();
+  }
+  return pooled;
+}
+
+/**
+ * maskFromFeatures on a map split into row bands (src/nerco/banded.ts): pooling over the whole
+ * image (poolReflectPaddedBanded), then S0 band by band into one whole-image S0 (2 channels, small
+ * enough for one binding at any size a band plan allows), and the 7×7 mask on it as usual.
+ * Returns the whole mask [1, H, W].
+ */
+export async function maskFromFeatureBands(rec: Recorder, w: AttentionWeights, bands: readonly FeatureBand[], label = 'netH attention'): Promise<GpuTensor> {
+  const [c, h, wd] = checkFeatureBands(bands, label);
+  if (c !== w.ngf) throw new InvalidArgumentError(`${label}: features have ${c} channels, the weights ${w.ngf}`);
+  const pooled = await poolReflectPaddedBanded(rec, bands, `${label} pool`);
+  let ca: GpuTensor;
+  try {
+    ca = await channelScale(rec, w, pooled, `${label} chain`);
+  } finally {
+    pooled.release();
+  }
+  const stride = spatialPlaneStride(h, wd);
+  const s0 = rec.runtime.tensor([2, stride], `${label} spatial S0`);
+  try {
+    for (const b of bands) {
+      const rows = b.tensor.shape[1]!;
+      const part = await spatialStatsOf(rec, b.tensor, ca, c, rows, wd, `${label} spatial`);
+      const bandStride = spatialPlaneStride(rows, wd);
+      // Byte offsets and sizes are multiples of 4, as copyBufferToBuffer requires.
+      rec.encoder.copyBufferToBuffer(part.buffer, 0, s0.buffer, b.row0 * wd * 4, rows * wd * 4);
+      rec.encoder.copyBufferToBuffer(part.buffer, bandStride * 4, s0.buffer, (stride + b.row0 * wd) * 4, rows * wd * 4);
+      part.release();
+    }
+  } catch (e) {
+    s0.release();
+    throw e;
   } finally {
     ca.release();
   }

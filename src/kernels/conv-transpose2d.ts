@@ -47,6 +47,12 @@ export interface ConvTranspose2dOptions {
   readonly inputNorm?: InputNorm;
   /** Write here (shape [Cout, 2H, 2W]) instead of allocating from the pool. */
   readonly output?: GpuTensor;
+  /**
+   * Input rows to process (a row band, src/nerco/banded.ts): the output is [Cout, 2·rows, 2W].
+   * The input then holds rows + 1 rows (the following image row, read by the odd output rows)
+   * or exactly `rows` when the band ends at the image's last row. Default: all rows.
+   */
+  readonly rows?: number;
 }
 
 /**
@@ -115,9 +121,13 @@ export async function convTranspose2d(
   if (input.dtype !== 'f32') throw new InvalidArgumentError(`${label}: convTranspose2d input must be f32`);
   checkInputNorm(opts.inputNorm, w.cin, label);
   const [, h, wd] = input.shape as [number, number, number];
+  const rows = opts.rows ?? h;
+  if (!Number.isInteger(rows) || rows < 1 || rows > h || h > rows + 1) {
+    throw new InvalidArgumentError(`${label}: rows ${rows} must be the input's ${h} rows or one fewer`);
+  }
   const { qx, cob } = convTranspose2dTilingFor(w, wd);
   const blocksX = Math.ceil(wd / qx);
-  const blocks = h * blocksX;
+  const blocks = rows * blocksX;
   const wg = workgroupSizeFor(blocks);
   const kernel = await rec.kernel({
     shader: 'conv_transpose2d',
@@ -129,13 +139,13 @@ export async function convTranspose2d(
       WG: wg,
     },
   });
-  const out = outputTensor(rec, opts.output, [w.cout, 2 * h, 2 * wd], label);
+  const out = outputTensor(rec, opts.output, [w.cout, 2 * rows, 2 * wd], label);
   const grid = flatGrid(blocks, wg);
   rec.dispatch(kernel, {
     label,
     // Unused bindings (no bias / no norm) get the weight buffer: the layout still names them.
     bindings: { x: input, weight: w.weight, bias: w.bias ?? w.weight, stats: opts.inputNorm?.stats ?? w.weight, y: out },
-    uniforms: { cin: w.cin, inH: h, inW: wd, cout: w.cout, blocksX, blocks, pitch: grid.pitch },
+    uniforms: { cin: w.cin, inH: h, inW: wd, cout: w.cout, blocksX, blocks, pitch: grid.pitch, outH: 2 * rows },
     workgroups: [grid.workgroups[0], grid.workgroups[1], w.coutBlocks],
   });
   return out;

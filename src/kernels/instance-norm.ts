@@ -40,7 +40,7 @@ export async function instanceNormStats(rec: Recorder, x: GpuTensor, label = 'in
   const stats = rec.runtime.tensor([c, 2], label);
   if (chunks === 1) {
     const k = await rec.kernel({ shader: 'instance_norm_stats', defines: { FINALIZE: true } });
-    rec.dispatch(k, { label, bindings: { x, out: stats }, uniforms, workgroups: [1, c] });
+    rec.dispatch(k, { label, bindings: { x, out: stats }, uniforms: { ...uniforms, partBase: 0 }, workgroups: [1, c] });
     return stats;
   }
   const [partialK, mergeK] = await Promise.all([
@@ -48,9 +48,56 @@ export async function instanceNormStats(rec: Recorder, x: GpuTensor, label = 'in
     rec.kernel({ shader: 'instance_norm_merge' }),
   ]);
   const partials = rec.runtime.tensor([c, chunks, 2], `${label} partials`);
-  rec.dispatch(partialK, { label, bindings: { x, out: partials }, uniforms, workgroups: [chunks, c] });
-  rec.dispatch(mergeK, { label: `${label} merge`, bindings: { partials, stats }, uniforms, workgroups: [c] });
+  rec.dispatch(partialK, { label, bindings: { x, out: partials }, uniforms: { ...uniforms, partBase: 0 }, workgroups: [chunks, c] });
+  rec.dispatch(mergeK, { label: `${label} merge`, bindings: { partials, stats }, uniforms: { ...uniforms, bandPlane: plane, bandChunks: chunks }, workgroups: [c] });
   // Safe while recording: later users of the pooled buffer are ordered after the merge pass.
+  partials.release();
+  return stats;
+}
+
+/**
+ * instanceNormStats over a [C, H, W] tensor split into row bands [C, rows_b, W] (top to bottom;
+ * every band but the last has the same number of rows, as src/nerco/banded.ts makes them). Each
+ * band is reduced in chunks into one partials buffer, and one merge over all of them gives the
+ * statistics of the whole image, exactly as if it were one tensor (the same Chan merges).
+ */
+export async function instanceNormStatsBanded(rec: Recorder, bands: readonly GpuTensor[], label = 'instanceNorm.stats', opts: InstanceNormStatsOptions = {}): Promise<GpuTensor> {
+  if (bands.length === 0) throw new InvalidArgumentError(`${label}: no bands`);
+  const [c, rows0, w] = shape3(bands[0]!, label);
+  let plane = 0;
+  bands.forEach((b, i) => {
+    const [bc, rows, bw] = shape3(b, label);
+    if (bc !== c || bw !== w || (i < bands.length - 1 && rows !== rows0) || rows > rows0) {
+      throw new InvalidArgumentError(`${label}: band ${i} is [${b.shape.join(', ')}]; bands must be [${c}, ${rows0}, ${w}] (the last may be shorter)`);
+    }
+    plane += rows * w;
+  });
+  const chunk = opts.chunk ?? DEFAULT_STATS_CHUNK;
+  if (!Number.isInteger(chunk) || chunk <= 0 || chunk % STATS_WG !== 0) {
+    throw new InvalidArgumentError(`${label}: chunk must be a positive multiple of ${STATS_WG}, got ${chunk}`);
+  }
+  const bandPlane = rows0 * w;
+  const bandChunks = Math.ceil(bandPlane / chunk);
+  const chunksOf = bands.map((b) => Math.ceil((b.shape[1]! * w) / chunk));
+  const chunks = chunksOf.reduce((a, b) => a + b, 0);
+  const [partialK, mergeK] = await Promise.all([
+    rec.kernel({ shader: 'instance_norm_stats', defines: { FINALIZE: false } }),
+    rec.kernel({ shader: 'instance_norm_merge' }),
+  ]);
+  const stats = rec.runtime.tensor([c, 2], label);
+  const partials = rec.runtime.tensor([c, chunks, 2], `${label} partials`);
+  let partBase = 0;
+  bands.forEach((x, i) => {
+    const uniforms = { plane: x.shape[1]! * w, chunk, chunks, eps: INSTANCE_NORM_EPS, partBase };
+    rec.dispatch(partialK, { label: `${label} band ${i}`, bindings: { x, out: partials }, uniforms, workgroups: [chunksOf[i]!, c] });
+    partBase += chunksOf[i]!;
+  });
+  rec.dispatch(mergeK, {
+    label: `${label} merge`,
+    bindings: { partials, stats },
+    uniforms: { plane, chunk, chunks, eps: INSTANCE_NORM_EPS, bandPlane, bandChunks },
+    workgroups: [c],
+  });
   partials.release();
   return stats;
 }
