@@ -1,0 +1,59 @@
+/**
+ * A fast, deterministic slice of the checkpoint fuzzer (bench/fuzz.ts runs 10 000+ inputs, with
+ * the 45 MB checkpoints): mutated real checkpoints, pickles and safetensors files must load or
+ * fail with a NercoError, each in well under a second. Plus crafted inputs for what the fuzzer
+ * and the review found.
+ */
+import { describe, expect, it } from 'vitest';
+import { CheckpointError } from '../../src/errors.js';
+import { PickleList } from '../../weights-tools/pickle.js';
+import { unpickleTorch } from '../../weights-tools/torch-pickle.js';
+import { readSafetensors } from '../../weights-tools/safetensors.js';
+import { loadCorpus, runOne, summarise } from './checkpoint-fuzzer.js';
+
+const COUNT = 400;
+const SEED = 20240601;
+
+describe('checkpoint fuzzing (fast subset)', () => {
+  it(`${COUNT} mutated inputs: only successes and NercoErrors, each under 1 s of CPU`, () => {
+    const corpus = loadCorpus({ big: false });
+    const results = Array.from({ length: COUNT }, (_, i) => runOne(corpus, SEED, i));
+    const s = summarise(results);
+    console.log(`fuzz subset: ${JSON.stringify(s.outcomes)}; max ${s.maxMs.toFixed(1)} ms (CPU ${s.maxCpuMs.toFixed(1)} ms), median ${s.medianMs.toFixed(2)} ms`);
+    const findings = s.findings.map((f) => `#${f.index} ${f.seed} (${f.what}): ${f.outcome} ${f.message?.split('\n')[0]}`);
+    expect(findings).toEqual([]);
+    // The mutations reach every layer: zip/pickle/safetensors errors, layout mismatches, and loads.
+    expect(s.outcomes.CHECKPOINT).toBeGreaterThan(COUNT / 4);
+    expect(s.outcomes.WEIGHTS_MISMATCH).toBeGreaterThan(0);
+    expect(s.outcomes.ok).toBeGreaterThan(0);
+    // The bar is 1 s per input. CPU time measures what an input costs; wall time on a shared
+    // 2-core machine can be many times that (20× was seen), so it only guards against hangs here.
+    // bench/fuzz.ts holds wall time to 1 s.
+    expect(s.maxCpuMs).toBeLessThan(1000);
+    expect(s.maxMs).toBeLessThan(5000);
+  });
+});
+
+describe('crafted inputs', () => {
+  it('APPENDS and LIST of 500 000 items (a spread would overflow the call stack) load as lists', () => {
+    const n = 500_000;
+    for (const op of [0x65 /* APPENDS */, 0x6c /* LIST */]) {
+      const p = new Uint8Array(4 + n + 2);
+      p.set([0x80, 2, 0x5d /* EMPTY_LIST */, 0x28 /* MARK */]);
+      p.fill(0x4e /* NONE */, 4, 4 + n);
+      p.set([op, 0x2e /* STOP */], 4 + n);
+      const v = unpickleTorch(p, 'many.pkl', () => undefined);
+      expect(v).toBeInstanceOf(PickleList);
+      expect((v as PickleList).items.length).toBe(n);
+    }
+  });
+
+  it('a safetensors header declaring a tensor of 2^60 elements is refused without allocating', () => {
+    const header = JSON.stringify({ w: { dtype: 'F32', shape: [2 ** 30, 2 ** 30], data_offsets: [0, 4] } });
+    const bytes = new Uint8Array(8 + header.length + 4);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+    bytes.set(new TextEncoder().encode(header), 8);
+    expect(() => readSafetensors(bytes, 'huge.safetensors')).toThrow(CheckpointError);
+    expect(() => readSafetensors(bytes, 'huge.safetensors')).toThrow(/huge\.safetensors: safetensors: tensor "w" of shape \[1073741824, 1073741824\]/);
+  });
+});
