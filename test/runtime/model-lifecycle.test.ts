@@ -1,0 +1,199 @@
+/**
+ * The model in a long-running app: device loss, GPU validation errors, limits, concurrent
+ * callers and memory over many calls. Uses the small random NeRCo (test/helpers/tiny-model.ts).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { DeviceLostError, GpuKernelError, LimitError, NercoError } from '../../src/errors.js';
+import { unary } from '../../src/kernels/unary.js';
+import { loadNeRCo } from '../../src/nerco/load.js';
+import type { NeRCoModel } from '../../src/nerco/model.js';
+import { fakeBToRGB8 } from '../../src/nerco/postprocess.js';
+import { prepareInput } from '../../src/nerco/preprocess.js';
+import { BufferUsage, MapMode, TextureUsage } from '../../src/runtime/gpu-constants.js';
+import { releaseNodeGPU } from '../../src/runtime/device.js';
+import { GpuTensor } from '../../src/runtime/tensor.js';
+import { nercoForwardCPU } from '../reference/nerco.js';
+import { makeRng } from '../helpers/random.js';
+import { tinyWeights, tinyWeightsBytes } from '../helpers/tiny-model.js';
+
+const SEED = 5;
+const models: NeRCoModel[] = [];
+
+async function newModel(source: Parameters<typeof loadNeRCo>[0] = tinyWeights(SEED)): Promise<NeRCoModel> {
+  const m = await loadNeRCo(source);
+  models.push(m);
+  return m;
+}
+
+afterAll(() => {
+  for (const m of models) m.destroy();
+  releaseNodeGPU();
+});
+
+function randomRGBA(w: number, h: number, seed: number): Uint8Array {
+  const rng = makeRng(seed);
+  return Uint8Array.from({ length: w * h * 4 }, () => Math.floor(rng() * 140));
+}
+
+function uploadTexture(device: GPUDevice, w: number, h: number, rgba: Uint8Array): GPUTexture {
+  const tex = device.createTexture({ size: [w, h], format: 'rgba8unorm', usage: TextureUsage.COPY_SRC | TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING });
+  device.queue.writeTexture({ texture: tex }, rgba as Uint8Array<ArrayBuffer>, { bytesPerRow: 4 * w }, [w, h]);
+  return tex;
+}
+
+async function readTexture(device: GPUDevice, tex: GPUTexture): Promise<Uint8Array> {
+  const row = Math.ceil((tex.width * 4) / 256) * 256;
+  const buf = device.createBuffer({ size: row * tex.height, usage: BufferUsage.COPY_DST | BufferUsage.MAP_READ });
+  const enc = device.createCommandEncoder();
+  enc.copyTextureToBuffer({ texture: tex }, { buffer: buf, bytesPerRow: row }, [tex.width, tex.height]);
+  device.queue.submit([enc.finish()]);
+  await buf.mapAsync(MapMode.READ);
+  const mapped = new Uint8Array(buf.getMappedRange());
+  const out = new Uint8Array(tex.width * tex.height * 4);
+  for (let y = 0; y < tex.height; y++) out.set(mapped.subarray(y * row, y * row + tex.width * 4), y * tex.width * 4);
+  buf.destroy();
+  return out;
+}
+
+/** What enhance(texture) should give (NERCO.md §1/§3/§8 with reflect padding, nearest rounding), as RGB. */
+function cpuReference(rgba: Uint8Array, w: number, h: number): Uint8Array {
+  const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => rgba[4 * Math.floor(i / 3) + (i % 3)]!);
+  const input = prepareInput(rgb, w, h, 'pad');
+  const wt = tinyWeights(SEED);
+  const { fakeB } = nercoForwardCPU({ ga: wt.ga.tensors, pre: wt.pre.tensors, h: wt.h.tensors }, input.chw, input.netH, input.netW);
+  return fakeBToRGB8(fakeB, input.netW, input.netH, 'nearest', input.crop);
+}
+
+/** Max |difference| between an RGBA texture's RGB and an RGB reference (GPU vs CPU: ±1 at rounding boundaries). */
+function maxRGBDiff(rgba: Uint8Array, rgb: Uint8Array): number {
+  let m = 0;
+  for (let i = 0; i < rgb.length; i++) m = Math.max(m, Math.abs(rgba[4 * Math.floor(i / 3) + (i % 3)]! - rgb[i]!));
+  return m;
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('device loss', () => {
+  it('after device.destroy(), calls fail with DeviceLostError; a new model then works and is correct', async () => {
+    const model = await newModel();
+    const [w, h] = [9, 7];
+    const rgba = randomRGBA(w, h, 1);
+    const tex = uploadTexture(model.device, w, h, rgba);
+    // In flight when the device goes: called, then the device is destroyed before it runs.
+    const inFlight = model.enhance(tex);
+    model.device.destroy();
+    for (const p of [inFlight, model.enhance(tex), model.runCHW(new Float32Array(3 * 64), 8, 8)]) {
+      const err = await rejection(p);
+      expect(err).toBeInstanceOf(DeviceLostError);
+      expect((err as NercoError).code).toBe('DEVICE_LOST');
+      expect(err.message).toMatch(/create a new model/);
+    }
+    model.destroy(); // still safe
+
+    const fresh = await newModel(tinyWeightsBytes(SEED));
+    const tex2 = uploadTexture(fresh.device, w, h, rgba);
+    const out = await fresh.enhance(tex2);
+    const got = await readTexture(fresh.device, out);
+    // GPU vs the float64 CPU reference: bytes may differ by 1 where a value sits on a rounding boundary.
+    expect(maxRGBDiff(got, cpuReference(rgba, w, h))).toBeLessThanOrEqual(1);
+    out.destroy();
+    tex2.destroy();
+  });
+});
+
+describe('GPU errors name the kernel', () => {
+  it('a dispatch with an invalid binding is a GpuKernelError (GPU_VALIDATION) naming the kernel; the runtime stays usable', async () => {
+    const model = await newModel();
+    const rt = model.runtime;
+    const x = rt.upload(Float32Array.from({ length: 64 }, (_, i) => i - 32), [64], 'x');
+    // A buffer without STORAGE usage where the kernel binds a storage buffer.
+    const notStorage = rt.device.createBuffer({ label: 'map-read buffer', size: 256, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const err = await rejection(rt.run((rec) => unary(rec, 'relu', x, new GpuTensor(notStorage, [64], 'f32', null, 'y'))));
+    expect(err).toBeInstanceOf(GpuKernelError);
+    expect((err as GpuKernelError).code).toBe('GPU_VALIDATION');
+    expect((err as GpuKernelError).kernel).toBe('unary(OP=1) relu');
+    expect(err.message.startsWith('unary(OP=1) relu: ')).toBe(true);
+    notStorage.destroy();
+
+    // A destroyed buffer is only caught at submit: the error names the tensor it was pooled for.
+    const gone = rt.tensor([64], 'destroyed output');
+    gone.buffer.destroy();
+    const err2 = await rejection(rt.run((rec) => unary(rec, 'relu', x, gone)));
+    expect(err2).toBeInstanceOf(GpuKernelError);
+    expect((err2 as GpuKernelError).kernel).toMatch(/destroyed output/);
+
+    // Error scopes are balanced: the next run works.
+    const y = rt.tensor([64], 'y');
+    await rt.run((rec) => unary(rec, 'relu', x, y));
+    expect(Array.from(await rt.read(y))).toEqual(Array.from({ length: 64 }, (_, i) => Math.max(0, i - 32)));
+    x.release();
+    y.release();
+  });
+
+  it('a size over the device limits is a LimitError naming maxStorageBufferBindingSize, before anything is allocated', async () => {
+    const model = await newModel();
+    const before = model.runtime.pool.stats();
+    const side = 4 * Math.ceil(Math.sqrt(model.runtime.limits.maxStorageBufferBindingSize / 16) / 4) + 4;
+    // real_A is not even looked at: the size check comes first.
+    const err = await rejection(model.runCHW(new Float32Array(0), side, side));
+    expect(err).toBeInstanceOf(LimitError);
+    expect((err as LimitError).code).toBe('LIMIT_EXCEEDED');
+    expect(err.message).toMatch(new RegExp(`${side}×${side} image needs 16-channel maps .* maxStorageBufferBindingSize is \\d+ bytes`));
+    expect(model.runtime.pool.stats()).toEqual(before);
+  });
+});
+
+describe('many callers, many calls', () => {
+  const SIZES: [number, number][] = [[9, 7], [16, 12], [1, 1], [23, 10], [12, 31], [8, 8]];
+
+  it('10 concurrent enhance calls on different inputs equal their sequential results', async () => {
+    const model = await newModel();
+    const inputs = Array.from({ length: 10 }, (_, i) => {
+      const [w, h] = SIZES[i % SIZES.length]!;
+      return uploadTexture(model.device, w, h, randomRGBA(w, h, 100 + i));
+    });
+    const sequential: Uint8Array[] = [];
+    for (const tex of inputs) {
+      const out = await model.enhance(tex);
+      sequential.push(await readTexture(model.device, out));
+      out.destroy();
+    }
+    const outs = await Promise.all(inputs.map((tex) => model.enhance(tex)));
+    for (let i = 0; i < outs.length; i++) {
+      expect(await readTexture(model.device, outs[i]!), `input ${i}`).toEqual(sequential[i]);
+      outs[i]!.destroy();
+    }
+    // And the sequential results are right (two of them checked against the CPU reference).
+    for (const i of [0, 3]) {
+      const [w, h] = SIZES[i]!;
+      expect(maxRGBDiff(sequential[i]!, cpuReference(randomRGBA(w, h, 100 + i), w, h))).toBeLessThanOrEqual(1);
+    }
+    for (const t of inputs) t.destroy();
+  });
+
+  it('soak: 60 calls over 6 sizes; pooled memory, uniforms and pipelines identical after the first round', async () => {
+    const model = await newModel();
+    const rt = model.runtime;
+    const inputs = SIZES.map(([w, h], i) => uploadTexture(model.device, w, h, randomRGBA(w, h, 200 + i)));
+    const snapshots: { pool: number; buffers: number; inUse: number; uniforms: number; pipelines: number }[] = [];
+    for (let call = 0; call < 60; call++) {
+      const out = await model.enhance(inputs[call % inputs.length]!);
+      out.destroy();
+      const p = rt.pool.stats();
+      snapshots.push({ pool: p.allocatedBytes, buffers: p.buffers, inUse: p.inUseBytes, uniforms: rt.uniforms.bytes, pipelines: rt.pipelines.size });
+    }
+    const afterWarmUp = snapshots.slice(SIZES.length);
+    console.log(`soak (tiny model): pool ${afterWarmUp[0]!.pool} B in ${afterWarmUp[0]!.buffers} buffers, uniforms ${afterWarmUp[0]!.uniforms} B, ${afterWarmUp[0]!.pipelines} pipelines after the first round`);
+    for (const s of afterWarmUp) expect(s).toEqual(afterWarmUp[0]);
+    // Nothing pooled stays in use between calls.
+    for (const s of snapshots) expect(s.inUse).toBe(0);
+    for (const t of inputs) t.destroy();
+  });
+});
