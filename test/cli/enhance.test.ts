@@ -103,6 +103,7 @@ describe('enhance: bad inputs fail cleanly and write nothing', () => {
       b.fill(0xab, dht + 4, dht + 30);
       return b;
     }, /corrupt or unsupported JPEG/],
+    ['truncated.webp', () => { const b = readFileSync(join(DECODE, 'photo-lossy.webp')); return b.subarray(0, b.length >> 1); }, /corrupt or unsupported WebP/],
     ['notes.png', () => 'this is a text file, not a picture\n', /not a supported image/],
     ['empty.png', () => new Uint8Array(0), /the file is empty/],
     ['animation.gif', () => Buffer.concat([Buffer.from('GIF89a'), Buffer.alloc(32)]), /GIF images are not supported/],

@@ -11,6 +11,7 @@ import { fakeBToRGB8 } from '../../src/nerco/postprocess.js';
 import { prepareInput } from '../../src/nerco/preprocess.js';
 import { BufferUsage, MapMode, TextureUsage } from '../../src/runtime/gpu-constants.js';
 import { releaseNodeGPU } from '../../src/runtime/device.js';
+import { kernelFromMessage } from '../../src/runtime/runtime.js';
 import { GpuTensor } from '../../src/runtime/tensor.js';
 import { nercoForwardCPU } from '../reference/nerco.js';
 import { makeRng } from '../helpers/random.js';
@@ -148,6 +149,15 @@ describe('GPU errors name the kernel', () => {
     expect((err as LimitError).code).toBe('LIMIT_EXCEEDED');
     expect(err.message).toMatch(/maxStorageBufferBindingSize/);
     expect(model.runtime.pool.stats()).toEqual(before);
+  });
+});
+
+describe('kernelFromMessage', () => {
+  it('names the kernel from the labels Dawn quotes, else the tensor a pooled buffer was made for', () => {
+    expect(kernelFromMessage('Binding usage of [Buffer "pool:256 x"] does not match.\n - While calling [Device].CreateBindGroup([BindGroupDescriptor "conv2d(K=3,S=2) G_A.model.4"])'))
+      .toBe('conv2d(K=3,S=2) G_A.model.4');
+    expect(kernelFromMessage('Out of memory: [Buffer "pool:1048576 G_A.model.4 out"] could not be allocated.')).toBe('pool:1048576 G_A.model.4 out');
+    expect(kernelFromMessage('no labels at all')).toBe('unknown kernel');
   });
 });
 
