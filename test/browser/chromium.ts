@@ -42,7 +42,7 @@ export async function launchChromium(opts: LaunchOptions = {}): Promise<Chromium
     headless: true, // puppeteer passes --headless=new
     userDataDir: profile,
     // A forward pass on SwiftShader can take minutes; the tests set their own limits.
-    protocolTimeout: 600_000,
+    protocolTimeout: 1_800_000,
     args: [
       '--no-sandbox', // the test machines run as root
       ...(opts.webgpu ?? true ? ['--enable-unsafe-webgpu'] : []),
