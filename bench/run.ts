@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolveWeights } from '../src/nerco/load.js';
-import { prepareNeRCo, recordForward } from '../src/nerco/forward.js';
+import { bandRowsNeeded, prepareNeRCo, recordForward } from '../src/nerco/forward.js';
 import { runPre } from '../src/nerco/pre.js';
 import { runNetH } from '../src/nerco/net-h.js';
 import { runGA } from '../src/nerco/g-a.js';
@@ -53,7 +53,11 @@ async function e2e(argv: string[]): Promise<void> {
     const realA = rt.upload(input, [3, h, w], 'real_A');
     rt.pool.resetPeak();
     const whole = (rec: Recorder) => recordForward(rec, gpu, realA).then((o) => [o.fakeB]);
+    const bandRows = bandRowsNeeded(rt, gpu, realA);
     const coldMs = await timeRun(rt, whole);
+    // Printed at once: a big image's warm runs may take as long again.
+    const coldMem = rt.memoryStats();
+    console.error(`cold ${coldMs.toFixed(0)} ms${bandRows === null ? '' : `, row bands of ${bandRows} rows`}, GPU memory total peak ${(coldMem.peakTotalBytes / 2 ** 20).toFixed(1)} MiB (weights ${(coldMem.constantBytes / 2 ** 20).toFixed(1)}, activations ${(coldMem.poolPeakBytes / 2 ** 20).toFixed(1)})`);
     const warm: number[] = [];
     for (let i = 0; i < runs; i++) warm.push(await timeRun(rt, whole));
     const parts = {
@@ -67,7 +71,8 @@ async function e2e(argv: string[]): Promise<void> {
       },
     };
     const perNet: Record<string, number> = {};
-    for (const [name, fn] of Object.entries(parts)) {
+    // The per-net parts run unbanded: skipped when the image needs bands.
+    for (const [name, fn] of bandRows === null ? Object.entries(parts) : []) {
       await timeRun(rt, fn);
       const t: number[] = [];
       for (let i = 0; i < Math.max(3, Math.ceil(runs / 2)); i++) t.push(await timeRun(rt, fn));
@@ -81,13 +86,15 @@ async function e2e(argv: string[]): Promise<void> {
       cold_ms: coldMs,
       warm_ms: median(warm),
       warm_runs_ms: warm,
+      band_rows: bandRows,
       per_net_ms: perNet,
       gpu_memory_mb: { weights: mem.constantBytes / 2 ** 20, activations_peak: mem.poolPeakBytes / 2 ** 20, uniforms: mem.uniformBytes / 2 ** 20, total_peak: mem.peakTotalBytes / 2 ** 20 },
     };
     if (!values.json) {
       console.log(`adapter ${result.adapter}, ${h}×${w}, weights ${result.weights}`);
       console.log(`cold ${coldMs.toFixed(0)} ms, warm median ${result.warm_ms.toFixed(1)} ms (${warm.map((x) => x.toFixed(0)).join(', ')})`);
-      console.log(`per net (warm median): ${Object.entries(perNet).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
+      if (bandRows === null) console.log(`per net (warm median): ${Object.entries(perNet).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
+      else console.log(`row bands of ${bandRows} rows (per-net breakdown skipped: the parts run unbanded)`);
       console.log(`GPU memory: weights ${result.gpu_memory_mb.weights.toFixed(1)} MiB, activations peak ${result.gpu_memory_mb.activations_peak.toFixed(1)} MiB, total peak ${result.gpu_memory_mb.total_peak.toFixed(1)} MiB`);
     }
     console.log(JSON.stringify(result));

@@ -1,4 +1,6 @@
+import { LimitError } from '../errors.js';
 import { maskedConcat } from '../kernels/elementwise.js';
+import { defaultBandRows, levelChannels, needsBands, recordForwardBanded, type BandRows } from './forward-banded.js';
 import type { Recorder } from '../runtime/recorder.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
@@ -23,6 +25,12 @@ export interface ForwardOptions {
   readonly nrn?: 'fast' | 'general';
   /** Keep pre_trunk, pre_A and mask (and compute netH's image output H) for inspection. */
   readonly intermediates?: boolean;
+  /**
+   * Run on row bands of this many rows (at full, 1/2 and 1/4 resolution; one number for all):
+   * src/nerco/forward-banded.ts. By default bands are used only when a whole map would exceed
+   * the device's storage-binding limit; forcing them is for tests.
+   */
+  readonly bandRows?: BandRows;
 }
 
 export interface ForwardTensors {
@@ -39,6 +47,11 @@ export interface ForwardTensors {
  */
 export async function recordForward(rec: Recorder, w: NeRCoGpuWeights, realA: GpuTensor, opts: ForwardOptions = {}): Promise<ForwardTensors> {
   const keep = opts.intermediates ?? false;
+  const rows = opts.bandRows ?? bandRowsNeeded(rec.runtime, w, realA);
+  if (rows !== null) {
+    if (opts.nrn === 'general') throw new LimitError('the general NRN form runs only unbanded (on images whose maps fit one storage binding); use the fast form');
+    return recordForwardBanded(rec, w, realA, rows, keep);
+  }
   const { preTrunk, preA } = await runPre(rec, w.pre, realA, opts.nrn ?? 'fast');
   if (!keep) preTrunk.release();
   const { mask, hImage } = await runNetH(rec, w.h, realA, keep);
@@ -50,4 +63,23 @@ export async function recordForward(rec: Recorder, w: NeRCoGpuWeights, realA: Gp
   const fakeB = await runGA(rec, w.ga, gIn);
   gIn.release();
   return keep ? { fakeB, preTrunk, preA, mask, hImage } : { fakeB };
+}
+
+/** Limit on one pooled buffer: what the runtime's pool allows. */
+export function bufferLimit(rt: Runtime): number {
+  return Math.min(rt.limits.maxBufferSize, rt.limits.maxStorageBufferBindingSize);
+}
+
+/**
+ * Rows per band when the pass on real_A [3, H, W] needs bands on this device, else null.
+ * Throws LimitError when even one-row bands would not fit (an image far too wide).
+ */
+export function bandRowsNeeded(rt: Runtime, w: NeRCoGpuWeights, realA: GpuTensor): number | null {
+  const [, h, wd] = realA.shape as [number, number, number];
+  const ch = levelChannels(w);
+  const limit = bufferLimit(rt);
+  if (!needsBands(ch, h, wd, limit)) return null;
+  const rows = defaultBandRows(ch, h, wd, limit);
+  if (rows === 0) throw new LimitError(`a ${wd}-pixel-wide image is too wide for this device: one row of its widest map needs more than maxStorageBufferBindingSize (${limit} bytes) allows`);
+  return rows;
 }

@@ -4,7 +4,9 @@ import { TextureUsage } from '../runtime/gpu-constants.js';
 import { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
 import type { AcquireDeviceOptions } from '../runtime/device.js';
-import { prepareNeRCo, recordForward, type ForwardOptions, type NeRCoGpuWeights } from './forward.js';
+import { bufferLimit, prepareNeRCo, recordForward, type ForwardOptions, type NeRCoGpuWeights } from './forward.js';
+import { defaultBandRows, levelChannels, needsBands } from './forward-banded.js';
+import { bucketSize } from '../runtime/buffer-pool.js';
 import type { NeRCoWeights } from './load-weights.js';
 import { INPUT_LUT, MIN_NETWORK_SIDE, NETWORK_SIZE_MULTIPLE, networkSizePad } from './preprocess.js';
 import type { OutputRounding } from './postprocess.js';
@@ -97,12 +99,16 @@ export class NeRCoModel {
         throw new InvalidArgumentError(`network ${what} ${n} must be a multiple of ${NETWORK_SIZE_MULTIPLE} and at least ${MIN_NETWORK_SIDE}`);
       }
     }
-    // The widest full-resolution map decides whether the image fits one storage binding.
-    const widest = Math.max(this.weights.pre.config.ngf, this.weights.ga.config.ngf, this.weights.h.config.ngf, 6);
-    const bytes = widest * width * height * 4;
-    const limit = this.runtime.limits.maxStorageBufferBindingSize;
-    if (bytes > limit) {
-      throw new LimitError(`a ${width}×${height} image needs ${widest}-channel maps of ${bytes} bytes; this device's maxStorageBufferBindingSize is ${limit} bytes (largest image ≈ ${Math.floor(limit / (widest * 4))} pixels)`);
+    // Maps wider than one storage binding run in row bands (forward-banded.ts); the 3-channel
+    // input and output stay whole, and one row of the widest map must fit a band.
+    const limit = bufferLimit(this.runtime);
+    const rgbBytes = 3 * width * height * 4;
+    if (bucketSize(rgbBytes) > limit) {
+      throw new LimitError(`a ${width}×${height} image needs 3-channel tensors of ${rgbBytes} bytes; this device's maxStorageBufferBindingSize / maxBufferSize allow ${limit} bytes (largest image ≈ ${Math.floor(limit / 12)} pixels)`);
+    }
+    const ch = levelChannels(this.gpu);
+    if (needsBands(ch, height, width, limit) && defaultBandRows(ch, height, width, limit) === 0) {
+      throw new LimitError(`a ${width}-pixel-wide image is too wide for this device: a band of its ${ch.full}-channel maps needs more than the ${limit} bytes one storage binding allows`);
     }
   }
 
