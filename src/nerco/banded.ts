@@ -198,12 +198,12 @@ export function statsBanded(rec: Recorder, m: BandedMap, label: string): Promise
 
 /** instanceNormApply band by band, in place on `output` (x itself or the residual map). */
 export async function applyBanded(rec: Recorder, x: BandedMap, stats: GpuTensor, relu: boolean, label: string, residual?: BandedMap): Promise<void> {
+  if (residual && (residual.bands.length !== x.bands.length || residual.bands.some((b, i) => b.row0 !== x.bands[i]!.row0 || b.rows !== x.bands[i]!.rows))) {
+    throw new InvalidArgumentError(`${label}: the residual's bands differ from the map's`);
+  }
   for (let i = 0; i < x.bands.length; i++) {
     const xb = live(x.bands[i]!, label);
     const rb = residual ? live(residual.bands[i]!, label) : undefined;
-    if (residual && (residual.bands[i]!.row0 !== x.bands[i]!.row0 || residual.bands.length !== x.bands.length)) {
-      throw new InvalidArgumentError(`${label}: residual bands do not match`);
-    }
     await instanceNormApply(rec, xb, stats, { relu, residual: rb, output: rb ?? xb }, `${label} band ${x.bands[i]!.row0}`);
   }
 }

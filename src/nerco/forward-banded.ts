@@ -4,7 +4,7 @@
  * arithmetic as src/nerco/forward.ts; only the maps are split, and every map is released as soon
  * as its last band has been read, which also bounds the peak memory.
  */
-import { LimitError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { maskFromFeatureBands } from '../kernels/attention.js';
 import { conv2dBanded, convTranspose2dBanded, applyBanded, assemble, forEachBandWithHalo, releaseMap, resBlockBanded, statsBanded, wholeView, type Band, type BandedMap } from './banded.js';
 import { copyRows } from '../kernels/copy-rows.js';
@@ -163,7 +163,7 @@ async function gaBanded(rec: Recorder, w: GAWeights, gIn: BandedMap, rows: BandR
 export async function recordForwardBanded(rec: Recorder, w: NeRCoGpuWeights, realA: GpuTensor, rows: BandRows, keep: boolean): Promise<ForwardTensors> {
   for (const l of [0, 1, 2] as const) {
     const r = rowsAt(rows, l);
-    if (!Number.isInteger(r) || r < 1) throw new LimitError(`band rows must be positive integers, got ${String(rows)}`);
+    if (!Number.isInteger(r) || r < 1) throw new InvalidArgumentError(`band rows must be positive integers, got ${String(rows)}`);
   }
   const { preA, preTrunk } = await preBanded(rec, w.pre, realA, rows, keep);
   const preAWhole = keep ? await assemble(rec, preA, 'pre_A', false) : undefined;
