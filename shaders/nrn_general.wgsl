@@ -7,7 +7,8 @@
 // runs 4 times on the full 9·C + 36 inputs with the checkpoint's weights as they are, and the
 // ensemble weights are area_k / tot after the swap.
 //
-// Defines: MAX_WIDTH (largest Linear output, ≥ 3).
+// Defines: ACT_WIDTH (largest Linear output rounded up to 4), Q4 (vec4 outputs per pass over a
+// layer's inputs; each input value is loaded once per pass).
 
 const PE_LEVELS = 8u;
 const COORD_WIDTH = 34u;  // 2 + 4·PE_LEVELS
@@ -35,9 +36,10 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> feat: array<f32>;
-// Every Linear as in the checkpoint: weight [out][in] row-major, then bias [out].
-@group(0) @binding(2) var<storage, read> weights: array<f32>;
-// Per layer: (in, out, weightOffset, biasOffset), offsets in floats.
+// Every Linear with the checkpoint's values, transposed to [in][out4] vec4 (outputs padded to a
+// multiple of 4 with zeros), then its bias [out4]; nothing folded or reordered within a sum.
+@group(0) @binding(2) var<storage, read> weights: array<vec4f>;
+// Per layer: (in, out, weightOffset, biasOffset), offsets in vec4 units.
 @group(0) @binding(3) var<storage, read> layerTable: array<vec4u>;
 @group(0) @binding(4) var<storage, read_write> preA: array<f32>;
 
@@ -94,7 +96,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var preds: array<vec3f, 4>;
   var areas: array<f32, 4>;
   // Ping-pong activations of the Linear layers.
-  var act: array<array<f32, MAX_WIDTH>, 2>;
+  var act: array<array<f32, ACT_WIDTH>, 2>;
   var k = 0u;
   for (var vx = -1; vx <= 1; vx += 2) {
     for (var vy = -1; vy <= 1; vy += 2) {
@@ -106,42 +108,68 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       rel[0] = rel[0] * f32(h);
       rel[1] = rel[1] * f32(w);
 
-      // Layer 0 on inp = [q_feat (9·C), rel_coord (34), rel_cell (2)].
+      // Layer 0 on inp = [q_feat (9·C), rel_coord (34), rel_cell (2)], in blocks of 4·Q4 outputs
+      // (each input value is loaded once per block). Sums run over the inputs in order, then the
+      // bias is added.
       let first = layerTable[0];
       let channels = (first.x - COORD_WIDTH - 2u) / 9u;
       let last = params.numLayers - 1u;
-      for (var o = 0u; o < first.y; o++) {
-        var wi = first.z + o * first.x;
-        var s = 0.0;
+      let n4 = (first.y + 3u) / 4u;
+      for (var ob = 0u; ob < n4; ob += Q4) {
+        // Explicitly zeroed: on lavapipe a `var acc: T;` declared inside a loop was seen to keep
+        // the previous iteration's value instead of starting from zero.
+        var acc = array<vec4f, Q4>();
+        var wi = first.z;
         for (var c = 0u; c < channels; c++) {
           let plane = c * params.pixels;
           for (var tap = 0u; tap < 9u; tap++) {
-            s += weights[wi] * select(0.0, feat[plane + tapOffset[tap]], tapInside[tap]);
-            wi++;
+            let v = vec4f(select(0.0, feat[plane + tapOffset[tap]], tapInside[tap]));
+            for (var j = 0u; j < Q4; j++) { acc[j] += weights[wi + min(ob + j, n4 - 1u)] * v; }
+            wi += n4;
           }
         }
-        for (var j = 0u; j < COORD_WIDTH; j++) {
-          s += weights[wi] * rel[j];
-          wi++;
+        for (var i = 0u; i < COORD_WIDTH + 2u; i++) {
+          let v = vec4f(select(rel[min(i, COORD_WIDTH - 1u)], relCell[i & 1u], i >= COORD_WIDTH));
+          for (var j = 0u; j < Q4; j++) { acc[j] += weights[wi + min(ob + j, n4 - 1u)] * v; }
+          wi += n4;
         }
-        s += weights[wi] * relCell.x;
-        s += weights[wi + 1u] * relCell.y;
-        s += weights[first.w + o];
-        act[0][o] = select(s, max(s, 0.0), last > 0u);
+        for (var j = 0u; j < Q4; j++) {
+          let o4 = ob + j;
+          if (o4 < n4) {
+            let v = acc[j] + weights[first.w + o4];
+            let r = select(v, max(v, vec4f(0.0)), last > 0u);
+            act[0][4u * o4] = r.x;
+            act[0][4u * o4 + 1u] = r.y;
+            act[0][4u * o4 + 2u] = r.z;
+            act[0][4u * o4 + 3u] = r.w;
+          }
+        }
       }
       // Layers 1 … numLayers−1, ReLU after all but the last.
       var src = 0u;
       for (var l = 1u; l < params.numLayers; l++) {
         let e = layerTable[l];
-        for (var o = 0u; o < e.y; o++) {
-          var wi = e.z + o * e.x;
-          var s = 0.0;
+        let m4 = (e.y + 3u) / 4u;
+        for (var ob = 0u; ob < m4; ob += Q4) {
+          // Explicitly zeroed (see layer 0).
+          var acc = array<vec4f, Q4>();
+          var wi = e.z;
           for (var i = 0u; i < e.x; i++) {
-            s += weights[wi] * act[src][i];
-            wi++;
+            let v = vec4f(act[src][i]);
+            for (var j = 0u; j < Q4; j++) { acc[j] += weights[wi + min(ob + j, m4 - 1u)] * v; }
+            wi += m4;
           }
-          s += weights[e.w + o];
-          act[1u - src][o] = select(s, max(s, 0.0), l < last);
+          for (var j = 0u; j < Q4; j++) {
+            let o4 = ob + j;
+            if (o4 < m4) {
+              let v = acc[j] + weights[e.w + o4];
+              let r = select(v, max(v, vec4f(0.0)), l < last);
+              act[1u - src][4u * o4] = r.x;
+              act[1u - src][4u * o4 + 1u] = r.y;
+              act[1u - src][4u * o4 + 2u] = r.z;
+              act[1u - src][4u * o4 + 3u] = r.w;
+            }
+          }
         }
         src = 1u - src;
       }

@@ -7,8 +7,10 @@ import { nrnGeneralBuffers, type NrnWeights } from './nrn-weights.js';
 
 const WORKGROUP = 64;
 // WGSL caps function-scope variables at 8192 bytes per function; the kernel keeps two activation
-// vectors plus ~100 floats of coordinates per invocation.
-const MAX_PRIVATE_FLOATS = 8192 / 4 - 160;
+// vectors plus ~150 floats of coordinates and accumulators per invocation.
+const MAX_PRIVATE_FLOATS = 8192 / 4 - 192;
+/** vec4 outputs per pass over a layer's inputs (16 outputs: each input is loaded 1/16 as often). */
+const Q4 = 4;
 
 /** MACs per pixel of the general form: 4 full MLP evaluations on 9·C + 36 inputs (1,154,048 for NeRCo). */
 export function nrnGeneralMacsPerPixel(w: NrnWeights): number {
@@ -28,9 +30,9 @@ export function nrnGeneralMacsPerPixel(w: NrnWeights): number {
  */
 export async function nrnGeneral(rec: Recorder, w: NrnWeights, feat: GpuTensor, label = `${w.label} nrn general`): Promise<GpuTensor> {
   const [h, wd] = checkNrnInput(w, feat, label);
-  const maxWidth = Math.max(...w.widths);
-  if (2 * maxWidth > MAX_PRIVATE_FLOATS) throw new LimitError(`${label}: the general NRN kernel holds Linear widths up to ${MAX_PRIVATE_FLOATS / 2}, got ${maxWidth}`);
-  const kernel = await rec.kernel({ shader: 'nrn_general', defines: { MAX_WIDTH: maxWidth } });
+  const actWidth = Math.ceil(Math.max(...w.widths) / 4) * 4;
+  if (2 * actWidth > MAX_PRIVATE_FLOATS) throw new LimitError(`${label}: the general NRN kernel holds Linear widths up to ${MAX_PRIVATE_FLOATS / 2}, got ${Math.max(...w.widths)}`);
+  const kernel = await rec.kernel({ shader: 'nrn_general', defines: { ACT_WIDTH: actWidth, Q4 } });
   const rt = rec.runtime;
   const { weights, layerTable } = nrnGeneralBuffers(rt, w);
   const pixels = h * wd;

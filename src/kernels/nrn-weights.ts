@@ -30,9 +30,9 @@ export interface NrnFastLayout {
 
 /** GPU buffers of the module as written (general form), built on first use. */
 export interface NrnGeneralBuffers {
-  /** Every layer as in the checkpoint: weight [out][in] row-major, then bias [out]. */
+  /** Every layer transposed to [in][out/4] vec4, then its bias (see nrn_general.wgsl). */
   readonly weights: GpuTensor;
-  /** Per layer (in, out, weightOffset, biasOffset), offsets in floats. */
+  /** Per layer (in, out, weightOffset, biasOffset), offsets in vec4 units. */
   readonly layerTable: GpuTensor;
 }
 
@@ -249,20 +249,31 @@ export function nrnConvBias(rt: Runtime, w: NrnWeights, rcH: number, rcW: number
   return t;
 }
 
-/** The general form's buffers: every layer exactly as in the checkpoint. */
+/**
+ * The general form's buffers: every layer with the checkpoint's values, transposed to
+ * [in][out/4] vec4 (outputs padded with zeros) and followed by its bias (layout in
+ * nrn_general.wgsl). Built on first use.
+ */
 export function nrnGeneralBuffers(rt: Runtime, w: NrnWeights): NrnGeneralBuffers {
   if (w.general) return w.general;
   let floats = 0;
-  for (const l of w.layers) floats += l.weight.data.length + l.bias.data.length;
+  for (const l of w.layers) {
+    const [out, inWidth] = l.weight.shape as [number, number];
+    floats += (inWidth + 1) * roundUp(out, 4);
+  }
   const data = new Float32Array(floats);
   const table = new Uint32Array(4 * w.layers.length);
   let at = 0;
   w.layers.forEach((layer, l) => {
     const [out, inWidth] = layer.weight.shape as [number, number];
-    data.set(layer.weight.data, at);
-    data.set(layer.bias.data, at + out * inWidth);
-    table.set([inWidth, out, at, at + out * inWidth], 4 * l);
-    at += out * inWidth + out;
+    const outPadded = roundUp(out, 4);
+    const wOffset = at;
+    for (let k = 0; k < inWidth; k++, at += outPadded) {
+      for (let o = 0; o < out; o++) data[at + o] = layer.weight.data[o * inWidth + k]!;
+    }
+    data.set(layer.bias.data, at);
+    table.set([inWidth, out, wOffset / 4, at / 4], 4 * l);
+    at += outPadded;
   });
   w.general = {
     weights: rt.constant(data, [data.length], `${w.label} nrn general weights`),
