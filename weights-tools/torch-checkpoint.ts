@@ -142,8 +142,16 @@ function decodeStorage(raw: Uint8Array, ref: StorageRef, littleEndian: boolean):
   }
 }
 
+/** Reverses the bytes of each `size`-byte element in place (a plain loop: tens of millions of elements). */
 function swapBytes(b: Uint8Array, size: number): void {
-  for (let i = 0; i + size <= b.length; i += size) b.subarray(i, i + size).reverse();
+  const half = size >> 1;
+  for (let i = 0; i + size <= b.length; i += size) {
+    for (let k = 0; k < half; k++) {
+      const t = b[i + k];
+      b[i + k] = b[i + size - 1 - k];
+      b[i + size - 1 - k] = t;
+    }
+  }
 }
 
 function materialise(key: string, t: TensorRef, storage: Float32Array, shared: boolean, fileName: string): HostTensor {

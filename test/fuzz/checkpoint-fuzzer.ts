@@ -185,9 +185,10 @@ function interesting32(rng: Rng, original: number, fileLength: number): number {
 // ---------------------------------------------------------------------------------------------
 // Zip writer (for structured mutations: the entries change, the container stays consistent)
 
-interface PlainEntry { name: string; data: Uint8Array; deflate?: boolean }
+export interface PlainEntry { name: string; data: Uint8Array; deflate?: boolean }
 
-function writeZip(entries: readonly PlainEntry[]): Uint8Array {
+/** A consistent zip (stored or deflated entries, correct CRCs and sizes) of the given entries. */
+export function writeZip(entries: readonly PlainEntry[]): Uint8Array {
   const enc = new TextEncoder();
   const locals: Uint8Array[] = [];
   const centrals: Uint8Array[] = [];
@@ -233,8 +234,13 @@ function writeZip(entries: readonly PlainEntry[]): Uint8Array {
   return concat([...locals, cd, eocd]);
 }
 
-function plainEntries(seed: Seed): PlainEntry[] {
-  const zip = ZipReader.open(seed.bytes, seed.name);
+function plainEntries(seed: Pick<Seed, 'bytes' | 'name'>): PlainEntry[] {
+  return zipEntries(seed.bytes, seed.name);
+}
+
+/** The entries of a well-formed zip, in directory order. */
+export function zipEntries(bytes: Uint8Array, name: string): PlainEntry[] {
+  const zip = ZipReader.open(bytes, name);
   return zip.entries.map((e) => ({ name: e.name, data: zip.read(e.name), deflate: e.method === 8 }));
 }
 

@@ -4,12 +4,15 @@
  * fail with a NercoError, each in well under a second. Plus crafted inputs for what the fuzzer
  * and the review found.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/errors.js';
 import { PickleList } from '../../weights-tools/pickle.js';
 import { unpickleTorch } from '../../weights-tools/torch-pickle.js';
 import { readSafetensors } from '../../weights-tools/safetensors.js';
-import { loadCorpus, runOne, summarise } from './checkpoint-fuzzer.js';
+import { readTorchCheckpoint } from '../../weights-tools/torch-checkpoint.js';
+import { repoPath } from '../helpers/shared-path.js';
+import { loadCorpus, runOne, summarise, writeZip, zipEntries } from './checkpoint-fuzzer.js';
 
 const COUNT = 400;
 const SEED = 20240601;
@@ -46,6 +49,23 @@ describe('crafted inputs', () => {
       expect(v).toBeInstanceOf(PickleList);
       expect((v as PickleList).items.length).toBe(n);
     }
+  });
+
+  it('a big-endian checkpoint (byteorder "big", storages byte-swapped) reads to the same values, fast', () => {
+    const bytes = new Uint8Array(readFileSync(repoPath('test', 'fixtures', 'checkpoints', 'f32.pt')));
+    const entries = zipEntries(bytes, 'f32.pt');
+    const root = entries[0]!.name.split('/')[0]!;
+    const swapped = entries.map((e) => {
+      if (!/\/data\/\d+$/.test(e.name)) return e;
+      const d = Uint8Array.from(e.data);
+      for (let i = 0; i + 4 <= d.length; i += 4) d.subarray(i, i + 4).reverse();
+      return { ...e, data: d };
+    });
+    swapped.push({ name: `${root}/byteorder`, data: new TextEncoder().encode('big') });
+    const little = readTorchCheckpoint(bytes, 'f32.pt');
+    const big = readTorchCheckpoint(writeZip(swapped), 'f32-big.pt');
+    expect([...big.keys()]).toEqual([...little.keys()]);
+    for (const [k, t] of little) expect(Array.from(big.get(k)!.data), k).toEqual(Array.from(t.data));
   });
 
   it('a safetensors header declaring a tensor of 2^60 elements is refused without allocating', () => {
