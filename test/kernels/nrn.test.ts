@@ -113,7 +113,7 @@ describe('NRN kernels vs the CPU reference (random weights)', () => {
     }
   }
 
-  it('applies rc_h = 2 − 2⁻²³ at h = 41 to the cell column of h, and rc_w to that of w', async () => {
+  it('applies rc_h = 2 − 2⁻²³ at h = 41 to the cell column of h, and rc_w to that of w (also on a row band)', async () => {
     // Hidden units 0–3 see only the cell columns, with ±2²² weights that cancel: their input is
     // b1 + W_h·rc_h + W_w·rc_w = ∓0.5 exactly when rc_h = 2 − 2⁻²³ and rc_w = 2, but 0 if rc were
     // ignored and ±0.5 the other way if h and w were swapped. Every sum here is exact in f32, so
@@ -141,6 +141,23 @@ describe('NRN kernels vs the CPU reference (random weights)', () => {
       const tol = 2e-6 * (1 + maxAbs(ref));
       expect(maxAbsDiff(fast, ref)).toBeLessThanOrEqual(tol);
       expect(maxAbsDiff(general, ref)).toBeLessThanOrEqual(tol);
+
+      // A row band (rows 9…20, one halo row each side) with imageHeight = 41: rows 10…19 must
+      // equal the whole map's bit for bit (same sums per pixel); without imageHeight rc_h would be
+      // that of 12 rows (2.0) and the cell units would move by 0.5.
+      const [r0, r1] = [9, 21];
+      const bandFeat = new Float32Array(channels * (r1 - r0) * w);
+      for (let c = 0; c < channels; c++) bandFeat.set(feat.subarray((c * h + r0) * w, (c * h + r1) * w), c * (r1 - r0) * w);
+      const x = rt.upload(bandFeat, [channels, r1 - r0, w], 'band');
+      const y = await rt.run((rec) => nrnFast(rec, weights, x, 'band', h));
+      const got = await rt.read(y);
+      x.release();
+      y.release();
+      for (let c = 0; c < 3; c++) {
+        const inner = got.subarray((c * (r1 - r0) + 1) * w, (c * (r1 - r0) + r1 - r0 - 1) * w);
+        const whole = fast.subarray((c * h + r0 + 1) * w, (c * h + r1 - 1) * w);
+        expect(maxAbsDiff(inner, whole)).toBe(0);
+      }
     } finally {
       releaseNrn(weights);
     }
