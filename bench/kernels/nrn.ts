@@ -1,9 +1,10 @@
 // Times the NRN kernels with NeRCo's widths (ngf 64, MLP 612→256→256→256→3) on random weights.
-//   node --import tsx bench/kernels/nrn.ts [--runs=5] [--sizes=64,128] [--p=4,8] [--q=16,8] [--tile=64] [--general]
+//   node --import tsx bench/kernels/nrn.ts [--runs=5] [--sizes=64,128] [--p=16,4] [--q=16,8] [--tile=64] [--general]
+// Block shapes default to the adapter's (16×16 on CPU adapters, 4×16 on GPUs).
 // Wall clock per call (record, submit, wait with onSubmittedWorkDone), warm: the first call
 // (pipeline compilation, conv-bias upload) is not timed; reports the median of the timed runs in
 // ms and GFLOP/s (2 FLOP per MAC, counting the MACs of the form that ran).
-import { nrnFast, nrnFastMacsPerPixel, nrnGeneral, nrnGeneralMacsPerPixel, prepareNrn, releaseNrn, type NrnWeights } from '../../src/kernels/nrn.js';
+import { nrnFast, nrnFastMacsPerPixel, nrnGeneral, nrnGeneralMacsPerPixel, prepareNrn, releaseNrn } from '../../src/kernels/nrn.js';
 import type { HostTensor } from '../../src/nerco/host-tensor.js';
 import { releaseNodeGPU } from '../../src/runtime/device.js';
 import type { Recorder } from '../../src/runtime/recorder.js';
@@ -13,13 +14,13 @@ import type { GpuTensor } from '../../src/runtime/tensor.js';
 function arg(name: string): string | undefined {
   return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
-const list = (s: string | undefined, fallback: number[]): number[] => (s ? s.split(',').map(Number) : fallback);
+const list = <T>(s: string | undefined, fallback: T[]): (number | T)[] => (s ? s.split(',').map(Number) : fallback);
 
 const RUNS = Number(arg('runs') ?? 5);
 const SIZES = list(arg('sizes'), [64, 128]);
-const PS = list(arg('p'), [4]);
-const QS = list(arg('q'), [16]);
-const TILES = list(arg('tile'), [64]);
+const PS = list(arg('p'), [undefined]);
+const QS = list(arg('q'), [undefined]);
+const TILES = list(arg('tile'), [undefined]);
 const GENERAL = process.argv.includes('--general');
 const CHANNELS = 64;
 const WIDTHS = [256, 256, 256, 3];
@@ -62,7 +63,7 @@ async function time(rt: Runtime, call: (rec: Recorder) => Promise<GpuTensor>): P
 }
 
 const rt = await Runtime.create();
-console.log(`adapter: ${rt.adapterName}; ${RUNS} timed runs, warm, median wall clock`);
+console.log(`adapter: ${rt.adapterName}; ${RUNS} timed runs, warm, medians`);
 let inWidth = CHANNELS * 9 + 36;
 const layers = WIDTHS.map((out, k) => {
   const layer = { weight: host([out, inWidth], k, 1 / Math.sqrt(inWidth)), bias: host([out], k + 10, 0.05) };
