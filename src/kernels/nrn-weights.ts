@@ -71,10 +71,11 @@ export interface NrnFastOptions {
   readonly tile?: number;
 }
 
-// On lavapipe every load inside a loop is gathered lane by lane (~10 ns per 8-lane batch) while
-// a multiply-add costs ~1 ns, so the biggest block that still compiles to registers wins: 16×16
-// measured 4–5× faster than 4×16 (bench/kernels/nrn.ts). GPUs have ~255 registers per thread:
-// 4×16 (64 accumulators) there.
+// On lavapipe every load inside a loop is fetched lane by lane (~10 ns per 8-lane batch, uniform
+// address or not) while a multiply-add costs ~1 ns, so the biggest block that still compiles to
+// registers wins: 16×16 measured ~2× faster than 4×16 and ~6× faster than one pixel × 16 outputs
+// per invocation (bench/kernels/nrn.ts); 16×32 falls off a cliff. GPUs have ~255 registers per
+// thread: 4×16 (64 accumulators) there.
 const CPU_P = 16;
 const GPU_P = 4;
 const DEFAULT_Q = 16;
