@@ -38,6 +38,11 @@ def enhancement_loss(pred: torch.Tensor, target: torch.Tensor, w_ssim: float, w_
     return l1 + w_ssim * ss + w_edge * edge, {"l1": l1.item(), "ssim": 1 - ss.item(), "edge": edge.item()}
 
 
+def color_angle_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 − cosine between per-pixel RGB vectors: penalises hue/saturation errors, not brightness."""
+    return (1.0 - F.cosine_similarity(pred, target, dim=1, eps=1e-4)).mean()
+
+
 def psnr_u8(a: torch.Tensor, b: torch.Tensor) -> float:
     mse = ((a.double() - b.double()) ** 2).mean().item()
     return 10.0 * torch.log10(torch.tensor(255.0 ** 2 / max(mse, 1e-12))).item()

@@ -29,7 +29,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import load_cached, load_split, sample_batch, to_model_range, validation_set  # noqa: E402
-from losses import enhancement_loss, psnr_u8, ssim_u8, to_u8_reference  # noqa: E402
+from losses import color_angle_loss, enhancement_loss, psnr_u8, ssim_u8, to_u8_reference  # noqa: E402
 from model import Nerco, NercoConfig  # noqa: E402
 
 try:
@@ -54,6 +54,10 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--w-edge", type=float, default=0.2)
     ap.add_argument("--w-pre", type=float, default=0.25, help="auxiliary L1 of pre_A vs the target")
     ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--w-color", type=float, default=0.0,
+                    help="weight of the colour-angle loss (1 - cosine of per-pixel RGB vectors)")
+    ap.add_argument("--init-from", default="",
+                    help="fine-tune: start from this run's best.pt (EMA weights), e.g. runs/default/best.pt")
     ap.add_argument("--val-every", type=int, default=325)
     ap.add_argument("--ckpt-every", type=int, default=40)
     ap.add_argument("--threads", type=int, default=2)
@@ -152,6 +156,11 @@ def main() -> int:
         print(f"resumed from iteration {start_it} (best LOL val PSNR {best:.3f})", flush=True)
     elif os.path.exists(last_path):
         raise RuntimeError(f"{last_path} exists: pass --resume or choose another --name")
+    elif args.init_from:
+        ck = torch.load(os.path.join(HERE, args.init_from), map_location="cpu")
+        model.load_state_dict(ck["ema"])
+        ema.load_state_dict(ck["ema"])
+        print(f"fine-tuning from {args.init_from}", flush=True)
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         json.dump({"model": cfg.to_dict(), "args": vars(args)}, f, indent=1)
 
@@ -178,6 +187,8 @@ def main() -> int:
         fake_b, pre_a, _ = model(x)
         loss, parts = enhancement_loss((fake_b + 1) / 2, (y + 1) / 2, args.w_ssim, args.w_edge)
         loss = loss + args.w_pre * (pre_a - y).abs().mean()
+        if args.w_color > 0:
+            loss = loss + args.w_color * color_angle_loss((fake_b + 1) / 2, (y + 1) / 2)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
