@@ -107,7 +107,11 @@ async function e2e(argv: string[]): Promise<void> {
 const [cmd, ...rest] = process.argv.slice(2);
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 if (cmd === 'e2e') await e2e(rest);
+else if (cmd === 'profile') await (await import('./profile.js')).profile(rest);
+else if (cmd === 'peak') await (await import('./kernels/peak.js')).peak(rest);
 else {
-  console.error('usage: npm run bench -- e2e --size HxW [--runs N] [--weights <dir|file>] [--json]');
+  console.error('usage: npm run bench -- e2e --size HxW [--runs N] [--weights <dir|file>] [--json]\n' +
+    '       npm run bench -- profile --size HxW [--runs N] [--top N] [--json]   (per-kernel GPU timestamps)\n' +
+    '       npm run bench -- peak [--json]   (adapter FMA throughput and copy bandwidth)');
   process.exit(2);
 }

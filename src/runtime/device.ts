@@ -8,6 +8,8 @@ export interface AcquireDeviceOptions {
   readonly powerPreference?: GPUPowerPreference;
   /** Request `shader-f16` when the adapter has it (default true). */
   readonly f16?: boolean;
+  /** Request `subgroups` when the adapter has it (default true); false keeps every kernel on its portable form. */
+  readonly subgroups?: boolean;
 }
 
 export interface AcquiredDevice {
@@ -93,6 +95,8 @@ export async function acquireDevice(opts: AcquireDeviceOptions = {}): Promise<Ac
   const requiredFeatures: GPUFeatureName[] = [];
   if (opts.f16 !== false && adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  // Subgroup shuffles let the hot conv kernel share loads across lanes (conv2d_sg.wgsl).
+  if (opts.subgroups !== false && adapter.features.has('subgroups')) requiredFeatures.push('subgroups');
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({ label: 'nerco-webgpu', requiredLimits, requiredFeatures });

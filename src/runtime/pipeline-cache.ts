@@ -12,6 +12,8 @@ export interface KernelSource {
   readonly defines?: ShaderDefines;
   /** Adds `enable f16;` (the shader then uses f16 wherever its defines say so). */
   readonly f16?: boolean;
+  /** Adds `enable subgroups;` (the device must have the `subgroups` feature). */
+  readonly subgroups?: boolean;
 }
 
 export interface CompiledKernel {
@@ -23,7 +25,7 @@ export interface CompiledKernel {
 
 export function kernelKey(src: KernelSource): string {
   const defs = Object.entries(src.defines ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`);
-  return `${src.shader}${src.f16 ? '+f16' : ''}(${defs.join(',')})`;
+  return `${src.shader}${src.f16 ? '+f16' : ''}${src.subgroups ? '+sg' : ''}(${defs.join(',')})`;
 }
 
 export function composeShader(src: KernelSource): string {
@@ -31,6 +33,7 @@ export function composeShader(src: KernelSource): string {
   if (body === undefined) throw new InvalidArgumentError(`no shader named ${src.shader}`);
   const lines: string[] = [];
   if (src.f16) lines.push('enable f16;');
+  if (src.subgroups) lines.push('enable subgroups;');
   for (const [k, v] of Object.entries(src.defines ?? {})) {
     if (!/^[A-Z][A-Z0-9_]*$/.test(k)) throw new InvalidArgumentError(`${src.shader}: define ${k} must be UPPER_CASE`);
     if (typeof v === 'number' && !Number.isFinite(v)) throw new InvalidArgumentError(`${src.shader}: define ${k} is not finite`);

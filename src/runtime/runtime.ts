@@ -24,6 +24,12 @@ export class Runtime {
   readonly uniforms: UniformArena;
   readonly limits: GPUSupportedLimits;
   readonly hasF16: boolean;
+  /**
+   * Subgroup operations with subgroups of at least 8 lanes (the size the subgroup kernels share
+   * loads over), e.g. lavapipe's 8-wide SIMD, 32-lane warps; false when the feature is missing or
+   * the adapter may run narrower subgroups.
+   */
+  readonly hasSubgroups8: boolean;
   private profiler: PassProfiler | null = null;
   private lostInfo: GPUDeviceLostInfo | null = null;
   private destroyed = false;
@@ -34,6 +40,8 @@ export class Runtime {
   private constructor(readonly device: GPUDevice, readonly ownsDevice: boolean, readonly adapterName: string) {
     this.limits = device.limits;
     this.hasF16 = device.features.has('shader-f16');
+    const minSubgroup = (device as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo?.subgroupMinSize;
+    this.hasSubgroups8 = device.features.has('subgroups') && typeof minSubgroup === 'number' && minSubgroup >= 8;
     this.pool = new BufferPool(device, Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize));
     this.pipelines = new PipelineCache(device);
     this.uniforms = new UniformArena(device);
@@ -134,6 +142,9 @@ export class Runtime {
       if (!opts.encoder) {
         this.profiler?.resolve(rec.encoder);
         this.device.queue.submit([rec.encoder.finish()]);
+        // Everything recorded is submitted: free buffers may go. Not after a caller's encoder was
+        // used, which may still reference them until the caller submits it.
+        if (!this.recordedIntoCallerEncoder) this.pool.trimToBudget();
       }
     } catch (e) {
       failure = e;
