@@ -46,17 +46,25 @@ export function needsBands(ch: LevelChannels, height: number, width: number, lim
 }
 
 /**
- * Rows per band so that every buffer of the banded pass fits `limit` bytes with room to spare:
- * the largest is the scratch of a stride-2 conv, 2·rows + 1 rows of the level above (a 7×7 conv
- * needs rows + 6). Half the limit keeps bands (and the pool's peak over the live maps) moderate.
- * Returns 0 when not even one-row bands fit (an image too wide).
+ * Bytes of one band of the widest map that defaultBandRows aims at. Small bands keep the halo
+ * scratches and the odd-sized last bands small, which is what the pool's peak is sensitive to:
+ * at 1920×1080 (record-time pool accounting, bench/run.ts) bands of 16, 32, 64 and 96 rows gave
+ * total peaks of 1278, 1325, 1633 and 1511 MiB; 32-row bands need half the dispatches of 16.
+ */
+export const BAND_TARGET_BYTES = 16 * 2 ** 20;
+
+/**
+ * Rows per band: about BAND_TARGET_BYTES per band of the widest map, and few enough that every
+ * buffer of the banded pass fits `limit` bytes: the largest is a stride-2 conv's scratch,
+ * 2·rows + 1 rows of the level above (a 7×7 conv's needs rows + 6). Returns 0 when not even
+ * one-row bands fit (an image too wide).
  */
 export function defaultBandRows(ch: LevelChannels, height: number, width: number, limit: number): number {
   const row = maxRowBytes(ch, width);
   const fits = (r: number): boolean => bucketSize((2 * r + 7) * row) <= limit;
   if (!fits(1)) return 0;
-  let r = 1;
-  while (r < height && bucketSize((2 * (r + 1) + 7) * row) <= limit / 2) r++;
+  let r = Math.max(1, Math.min(height, Math.floor(BAND_TARGET_BYTES / row)));
+  while (r > 1 && !fits(r)) r--;
   return r;
 }
 
