@@ -109,9 +109,11 @@ process.env.XDG_RUNTIME_DIR ??= '/tmp';
 if (cmd === 'e2e') await e2e(rest);
 else if (cmd === 'profile') await (await import('./profile.js')).profile(rest);
 else if (cmd === 'peak') await (await import('./kernels/peak.js')).peak(rest);
+else if (cmd === 'kernels') await (await import('./kernels/hot.js')).kernels(rest);
 else {
   console.error('usage: npm run bench -- e2e --size HxW [--runs N] [--weights <dir|file>] [--json]\n' +
     '       npm run bench -- profile --size HxW [--runs N] [--top N] [--json]   (per-kernel GPU timestamps)\n' +
-    '       npm run bench -- peak [--json]   (adapter FMA throughput and copy bandwidth)');
+    '       npm run bench -- peak [--json]   (adapter FMA throughput and copy bandwidth)\n' +
+    '       npm run bench -- kernels [--size HxW] [--runs N] [--only text] [--json]   (every hot kernel vs the peaks)');
   process.exit(2);
 }

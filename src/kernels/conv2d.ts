@@ -4,6 +4,7 @@ import type { Recorder } from '../runtime/recorder.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
 import { flatGrid } from './grid.js';
+import { dispatchConv2dSg, packConv2dSgWeights } from './conv2d-sg.js';
 
 /**
  * How one invocation's output block is shaped: `px` columns × `py` rows × `cob`·4 output
@@ -45,14 +46,26 @@ export function workgroupSizeFor(blocks: number): number {
   return wg;
 }
 
+/**
+ * Which kernel a conv's weights are packed for: 'portable' (shaders/conv2d.wgsl, any device) or
+ * 'subgroup' (shaders/conv2d_sg.wgsl, 3×3 only, devices with subgroups of ≥ 8 lanes).
+ */
+export type Conv2dKernel = 'portable' | 'subgroup';
+
 export interface Conv2dWeights {
   readonly cout: number;
   readonly cin: number;
   readonly k: number;
-  /** vec4 over 4 output channels, laid out [coutBlock][ky][ci][kx][cob]; Cout zero-padded. */
+  readonly kernel: Conv2dKernel;
+  /**
+   * portable: vec4 over 4 output channels, laid out [coutBlock][ky][ci][kx][cob]; subgroup: f32
+   * [group of 8 output channels][ci][tap][lane] (src/kernels/conv2d-sg.ts). Cout zero-padded.
+   */
   readonly weight: GpuTensor;
-  /** vec4 per 4 output channels, zero-padded like the weights; null when the conv has no bias. */
+  /** Per output channel, zero-padded like the weights; null when the conv has no bias. */
   readonly bias: GpuTensor | null;
+  /** Output channels after padding (the packing's). */
+  readonly paddedCout: number;
   readonly label: string;
   /** vec4 output-channel groups per invocation (the packing's innermost block). */
   readonly cob: number;
@@ -108,9 +121,28 @@ export function convOutputSize(n: number, k: number, stride: number, pad: number
   return Math.floor((n + 2 * pad - k) / stride) + 1;
 }
 
+export interface PrepareConv2dOptions {
+  /**
+   * 'auto' (default): the subgroup kernel for 3×3 convs when the device has subgroups of ≥ 8
+   * lanes (Runtime.hasSubgroups8), else the portable one. A forced `tiling` means 'portable'.
+   */
+  readonly kernel?: 'auto' | Conv2dKernel;
+}
+
+/** The kernel prepareConv2d picks for a k×k conv on this runtime. */
+export function conv2dKernelFor(rt: Runtime, k: number, opts: PrepareConv2dOptions = {}, tiling?: Conv2dTiling): Conv2dKernel {
+  const wanted = tiling ? 'portable' : (opts.kernel ?? 'auto');
+  if (wanted === 'subgroup' && (k !== 3 || !rt.hasSubgroups8)) {
+    throw new InvalidArgumentError(`the subgroup conv kernel needs a 3×3 conv and a device with subgroups of ≥ 8 lanes (k = ${k}, subgroups: ${rt.hasSubgroups8})`);
+  }
+  if (wanted !== 'auto') return wanted;
+  return k === 3 && rt.hasSubgroups8 ? 'subgroup' : 'portable';
+}
+
 /**
- * Repacks a [Cout, Cin, k, k] conv weight for the kernel (see shaders/conv2d.wgsl) and uploads
- * it with its bias. Done once per model. `tiling` forces a block shape (else conv2dTilingFor).
+ * Repacks a [Cout, Cin, k, k] conv weight for its kernel (see conv2dKernelFor) and uploads it
+ * with its bias. Done once per model. `tiling` forces a block shape of the portable kernel (else
+ * conv2dTilingFor).
  */
 export function prepareConv2d(
   rt: Runtime,
@@ -118,6 +150,7 @@ export function prepareConv2d(
   bias: HostTensor | null,
   label: string,
   tiling?: Conv2dTiling,
+  opts: PrepareConv2dOptions = {},
 ): Conv2dWeights {
   if (weight.shape.length !== 4 || weight.shape[2] !== weight.shape[3]) {
     throw new InvalidArgumentError(`${label}: conv2d weight must be [Cout, Cin, k, k], got [${weight.shape.join(', ')}]`);
@@ -127,6 +160,18 @@ export function prepareConv2d(
     throw new InvalidArgumentError(`${label}: conv2d bias must be [${cout}], got [${bias.shape.join(', ')}]`);
   }
   if (tiling) checkTiling(tiling, label);
+  const kernel = conv2dKernelFor(rt, k, opts, tiling);
+  if (kernel === 'subgroup') {
+    const { packed, paddedCout } = packConv2dSgWeights(weight);
+    const wT = rt.constant(packed, [packed.length], `${label}.weight`);
+    let bT: GpuTensor | null = null;
+    if (bias) {
+      const b = new Float32Array(paddedCout);
+      b.set(bias.data.subarray(0, cout));
+      bT = rt.constant(b, [paddedCout], `${label}.bias`);
+    }
+    return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout, label, cob: 1, coutBlocks: paddedCout / 4, fixedTiling: null };
+  }
   // A block of 4 channels per vec4; small Cout (the 3-channel heads) would waste most of a wider block.
   const cob = Math.min(tiling?.cob ?? DEFAULT_COB, Math.ceil(cout / 4));
   const coutBlocks = Math.ceil(cout / (4 * cob));
@@ -154,7 +199,7 @@ export function prepareConv2d(
     b.set(bias.data.subarray(0, cout));
     bT = rt.constant(b, [padded], `${label}.bias`);
   }
-  return { cout, cin, k, weight: wT, bias: bT, label, cob, coutBlocks, fixedTiling: tiling ? { ...tiling, cob } : null };
+  return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout: padded, label, cob, coutBlocks, fixedTiling: tiling ? { ...tiling, cob } : null };
 }
 
 function checkTiling(t: Conv2dTiling, label: string): void {
@@ -208,6 +253,16 @@ export async function conv2d(rec: Recorder, w: Conv2dWeights, input: GpuTensor, 
   if (band) checkConvBand(band, h, imageHo, (r) => r * stride - pad, (r) => r * stride - pad + w.k - 1, label);
   const ho = band ? band.outRows : imageHo;
   checkInputNorm(opts.inputNorm, w.cin, label);
+
+  if (w.kernel === 'subgroup') {
+    const out = outputTensor(rec, opts.output, [w.cout, ho, wo], label);
+    await dispatchConv2dSg(rec, {
+      input, output: out, weight: w.weight, bias: w.bias, stats: opts.inputNorm?.stats ?? null, relu: opts.inputNorm?.relu ?? false,
+      cin: w.cin, cout: w.cout, paddedCout: w.paddedCout, stride, pad, padMode, activationCode: ACTIVATION_CODE[opts.activation ?? 'none'],
+      outH: ho, outW: wo, imgH, inRow0: band?.inRow0 ?? 0, outRow0: band?.outRow0 ?? 0, label,
+    });
+    return out;
+  }
 
   const { px, py, cob } = conv2dTilingFor(w, stride, wo);
   const blocksX = Math.ceil(wo / px);

@@ -1,0 +1,200 @@
+// Conv2d 3×3 (stride 1 or 2) with the input window shared through subgroup shuffles:
+// input [Cin,H,W] → output [Cout,Ho,Wo]. Needs `enable subgroups;` and subgroups of ≥ 8 lanes.
+//
+// Why this shape (measured on lavapipe, see docs/PERFORMANCE.md): there every storage-buffer load
+// inside a loop is done lane by lane with a bounds check (≈ 8 scalar loads and branches per
+// 8-lane SIMD batch), uniform addresses included, while a subgroup shuffle is one vector permute.
+// So each value should be loaded once per group of 8 lanes and shared: here the 8 lanes of a group
+// compute the same PY×PX output tile for 8 consecutive output channels (one each). Per input
+// channel the group loads the tile's input window once, spread over its lanes (NL values each),
+// and every lane takes the window values it needs by shuffles; the weights differ per lane anyway
+// (its own output channel), so each lane loads its 9 taps directly. Per input channel and lane:
+// NL + 9 loads for 9·PX·PY multiply-adds, with the accumulators in registers. On GPUs the same
+// layout gives coalesced weight loads and register-level sharing of the window.
+//
+// Padding is folded into the window loads (each slot's source offset is computed once per
+// invocation): reflect as ReflectionPad2d (§7.1), zero padding selects 0. The instance-norm apply
+// of the previous layer ((v − mean)·invStd, then ReLU) is applied to in-range values as they are
+// loaded; bias and the activation are the epilogue. The weights are repacked on the host as
+// [group of 8 output channels][ci][tap][lane] (Cout zero-padded to whole workgroups).
+//
+// Grid: x/y fold the output tiles (tile = wid.y·tilePitch + wid.x), z the workgroup's WG/8 groups
+// of output channels. Workgroups past the last tile compute the last tile and store nothing (no
+// early return: the shuffles need the whole subgroup).
+//
+// Defines: PX (tile columns), PY (tile rows, 1–8), STRIDE (1, 2), PAD_MODE (0 none, 1 zero,
+// 2 reflect), NORM (0 none, 1 IN apply, 2 IN apply + ReLU), HAS_BIAS, ACT (0 none, 1 ReLU,
+// 2 tanh, 3 sigmoid), WG (invocations per workgroup, a multiple of 8).
+struct Params {
+  cin: i32,
+  inH: i32,
+  inW: i32,
+  cout: i32,
+  outH: i32,
+  outW: i32,
+  pad: i32,
+  // Tiles per tile row, tiles in all, and tiles per dispatch row (x workgroups).
+  tilesX: i32,
+  tiles: i32,
+  tilePitch: i32,
+  // Row bands (src/nerco/banded.ts): x holds rows inRow0 … inRow0+inH−1 of an image imgH rows
+  // high, and y holds output rows outRow0 … outRow0+outH−1; padding follows the whole image.
+  // Unbanded: imgH = inH, inRow0 = outRow0 = 0.
+  imgH: i32,
+  inRow0: i32,
+  outRow0: i32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+// Per input channel (mean, invStd); bound to a dummy buffer when NORM == 0.
+@group(0) @binding(4) var<storage, read> stats: array<vec2f>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+
+const WX = (PX - 1) * STRIDE + 3;
+const WY = (PY - 1) * STRIDE + 3;
+const WN = WX * WY;
+// Window values per lane: slot e of the window lives in lane e % 8 of win[e / 8].
+const NL = (WN + 7) / 8;
+
+var<private> win: array<f32, NL>;
+var<private> taps: array<f32, 9>;
+// The first lane (subgroup_invocation_id) of this lane's group of 8.
+var<private> lane0: u32;
+
+alias Row = array<f32, PX>;
+
+fn source(i: i32, n: i32) -> i32 {
+  var r = i;
+  if (PAD_MODE == 2) {
+    r = select(r, -r, r < 0);
+    r = select(r, 2 * (n - 1) - r, r > n - 1);
+  }
+  return clamp(r, 0, n - 1);
+}
+
+fn activate(v: f32) -> f32 {
+  if (ACT == 1) { return max(v, 0.0); }
+  // Built-in tanh may return NaN for large |v| on some back ends; in f32 it is ±1 beyond 15.
+  if (ACT == 2) { return tanh(clamp(v, -15.0, 15.0)); }
+  if (ACT == 3) { return 1.0 / (1.0 + exp(-v)); }
+  return v;
+}
+
+// Window row r (0 … WY−1) gathered from the group's lanes.
+fn windowRow(r: i32) -> array<f32, WX> {
+  var row: array<f32, WX>;
+  for (var c = 0; c < WX; c++) {
+    let e = r * WX + c;
+    row[c] = subgroupShuffle(win[e / 8], lane0 + u32(e % 8));
+  }
+  return row;
+}
+
+// One kernel row (taps t0 … t0+2) applied to window row r, accumulated into an output row.
+fn kernelRow(acc: ptr<function, Row>, r: i32, t0: i32) {
+  var v = windowRow(r);
+  for (var px = 0; px < PX; px++) {
+    let c = px * STRIDE;
+    (*acc)[px] = fma(taps[t0 + 2], v[c + 2], fma(taps[t0 + 1], v[c + 1], fma(taps[t0], v[c], (*acc)[px])));
+  }
+}
+
+// The 9 taps into output row py of the tile. Called with constant py, so that after inlining
+// every array index is a constant (registers, not scratch memory).
+fn outputRow(acc: ptr<function, Row>, py: i32) {
+  kernelRow(acc, py * STRIDE, 0);
+  kernelRow(acc, py * STRIDE + 1, 3);
+  kernelRow(acc, py * STRIDE + 2, 6);
+}
+
+fn store(acc: ptr<function, Row>, o: i32, oy: i32, ox0: i32, ok: bool) {
+  if (ok && oy < params.outH) {
+    for (var px = 0; px < PX; px++) {
+      if (ox0 + px < params.outW) { y[(o * params.outH + oy) * params.outW + ox0 + px] = activate((*acc)[px]); }
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(subgroup_invocation_id) sgi: u32,
+) {
+  let tileRaw = i32(wid.y) * params.tilePitch + i32(wid.x);
+  let live = tileRaw < params.tiles;
+  let tile = min(tileRaw, params.tiles - 1);
+  let oy0 = (tile / params.tilesX) * PY;
+  let ox0 = (tile % params.tilesX) * PX;
+  let l8 = i32(sgi & 7u);
+  lane0 = sgi & ~7u;
+  // This lane's output channel: its group of 8 in the workgroup, its lane in the group.
+  let group = i32(wid.z) * (WG / 8) + i32(lid / 8u);
+  let o = group * 8 + l8;
+
+  // Source offsets of this lane's window slots (computed once), and which are inside the image.
+  var off: array<i32, NL>;
+  var inside: array<bool, NL>;
+  let r0 = (params.outRow0 + oy0) * STRIDE - params.pad;
+  let c0 = ox0 * STRIDE - params.pad;
+  for (var k = 0; k < NL; k++) {
+    let e = min(k * 8 + l8, WN - 1);
+    let r = r0 + e / WX;
+    let c = c0 + e % WX;
+    off[k] = clamp(source(r, params.imgH) - params.inRow0, 0, params.inH - 1) * params.inW + source(c, params.inW);
+    inside[k] = r >= 0 && r < params.imgH && c >= 0 && c < params.inW;
+  }
+
+  var b = 0.0;
+  if (HAS_BIAS) { b = bias[o]; }
+  var a0: Row; var a1: Row; var a2: Row; var a3: Row;
+  var a4: Row; var a5: Row; var a6: Row; var a7: Row;
+  for (var px = 0; px < PX; px++) {
+    a0[px] = b; a1[px] = b; a2[px] = b; a3[px] = b;
+    a4[px] = b; a5[px] = b; a6[px] = b; a7[px] = b;
+  }
+
+  let plane = params.inH * params.inW;
+  var wi = group * params.cin * 72 + l8;
+  var chan = 0;
+  // Input channels in groups of 8, so that the norm statistics too are loaded once per group of
+  // lanes and shuffled (lane j holds channel g + j's).
+  for (var g = 0; g < params.cin; g += 8) {
+    var ms8 = vec2f(0.0, 1.0);
+    if (NORM != 0) { ms8 = stats[min(g + l8, params.cin - 1)]; }
+    let n = min(8, params.cin - g);
+    for (var j = 0; j < n; j++) {
+      let ms = subgroupShuffle(ms8, lane0 + u32(j));
+      for (var k = 0; k < NL; k++) {
+        var v = x[chan + off[k]];
+        if (NORM != 0) { v = (v - ms.x) * ms.y; }
+        if (NORM == 2) { v = max(v, 0.0); }
+        if (PAD_MODE == 1) { v = select(0.0, v, inside[k]); }
+        win[k] = v;
+      }
+      for (var t = 0; t < 9; t++) { taps[t] = weight[wi + 8 * t]; }
+      wi += 72;
+      chan += plane;
+      outputRow(&a0, 0);
+      if (PY > 1) { outputRow(&a1, 1); }
+      if (PY > 2) { outputRow(&a2, 2); }
+      if (PY > 3) { outputRow(&a3, 3); }
+      if (PY > 4) { outputRow(&a4, 4); }
+      if (PY > 5) { outputRow(&a5, 5); }
+      if (PY > 6) { outputRow(&a6, 6); }
+      if (PY > 7) { outputRow(&a7, 7); }
+    }
+  }
+
+  let ok = live && o < params.cout;
+  store(&a0, o, oy0, ox0, ok);
+  if (PY > 1) { store(&a1, o, oy0 + 1, ox0, ok); }
+  if (PY > 2) { store(&a2, o, oy0 + 2, ox0, ok); }
+  if (PY > 3) { store(&a3, o, oy0 + 3, ox0, ok); }
+  if (PY > 4) { store(&a4, o, oy0 + 4, ox0, ok); }
+  if (PY > 5) { store(&a5, o, oy0 + 5, ox0, ok); }
+  if (PY > 6) { store(&a6, o, oy0 + 6, ox0, ok); }
+  if (PY > 7) { store(&a7, o, oy0 + 7, ox0, ok); }
+}

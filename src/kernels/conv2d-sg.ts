@@ -1,0 +1,105 @@
+import type { HostTensor } from '../nerco/host-tensor.js';
+import type { Recorder } from '../runtime/recorder.js';
+import type { GpuTensor } from '../runtime/tensor.js';
+import { flatGrid } from './grid.js';
+
+/**
+ * Host side of shaders/conv2d_sg.wgsl, the 3×3 conv that shares its input window across groups
+ * of 8 subgroup lanes (one output channel per lane). Used by conv2d() for every 3×3 layer when the
+ * device has subgroups of ≥ 8 lanes (Runtime.hasSubgroups8).
+ */
+
+/** Invocations per workgroup: 8 groups of 8 lanes, i.e. 64 output channels per workgroup. */
+export const CONV2D_SG_WG = 64;
+const CHANNELS_PER_WORKGROUP = CONV2D_SG_WG;
+
+/** The output tile of one group of 8 lanes. */
+export interface Conv2dSgTile {
+  readonly px: number;
+  readonly py: number;
+}
+
+/**
+ * Tile shape per call. Per input channel a group loads its tile's input window
+ * (((py−1)·s+3)·((px−1)·s+3) values, spread over 8 lanes) and 9 taps per lane, for 9·px·py
+ * multiply-adds per lane: bigger tiles need fewer loads per multiply-add, until the accumulators
+ * (px·py per lane) no longer fit in registers. 8×4 measured best on lavapipe at NeRCo's shapes
+ * (bench/kernels/conv.ts); narrow or short maps get narrower/shorter tiles so that fewer lanes work
+ * on clamped, never-stored outputs.
+ */
+export function conv2dSgTileFor(outH: number, outW: number): Conv2dSgTile {
+  return { px: outW <= 4 ? 4 : 8, py: Math.min(4, outH) };
+}
+
+/** Weights repacked as [group of 8 output channels][ci][tap][lane], Cout padded to whole workgroups. */
+export function packConv2dSgWeights(weight: HostTensor): { packed: Float32Array; paddedCout: number } {
+  const [cout, cin, k] = weight.shape as [number, number, number, number];
+  const paddedCout = Math.ceil(cout / CHANNELS_PER_WORKGROUP) * CHANNELS_PER_WORKGROUP;
+  const taps = k * k;
+  const packed = new Float32Array(paddedCout * cin * taps);
+  const src = weight.data;
+  for (let o = 0; o < cout; o++) {
+    const base = (o >> 3) * cin * taps * 8 + (o & 7);
+    for (let ci = 0; ci < cin; ci++) {
+      for (let t = 0; t < taps; t++) packed[base + (ci * taps + t) * 8] = src[(o * cin + ci) * taps + t]!;
+    }
+  }
+  return { packed, paddedCout };
+}
+
+export interface Conv2dSgCall {
+  readonly input: GpuTensor;
+  readonly output: GpuTensor;
+  readonly weight: GpuTensor;
+  readonly bias: GpuTensor | null;
+  readonly stats: GpuTensor | null;
+  readonly relu: boolean;
+  readonly cin: number;
+  readonly cout: number;
+  readonly paddedCout: number;
+  readonly stride: 1 | 2;
+  readonly pad: number;
+  readonly padMode: 'zero' | 'reflect';
+  readonly activationCode: number;
+  /** Output rows and columns written, and the band geometry (unbanded: imgH = input rows, 0, 0). */
+  readonly outH: number;
+  readonly outW: number;
+  readonly imgH: number;
+  readonly inRow0: number;
+  readonly outRow0: number;
+  readonly label: string;
+}
+
+/** Records one conv2d_sg dispatch (shapes already checked by conv2d()). */
+export async function dispatchConv2dSg(rec: Recorder, c: Conv2dSgCall): Promise<void> {
+  const [, inH, inW] = c.input.shape as [number, number, number];
+  const { px, py } = conv2dSgTileFor(c.outH, c.outW);
+  const tilesX = Math.ceil(c.outW / px);
+  const tiles = Math.ceil(c.outH / py) * tilesX;
+  const kernel = await rec.kernel({
+    shader: 'conv2d_sg',
+    subgroups: true,
+    defines: {
+      PX: px,
+      PY: py,
+      STRIDE: c.stride,
+      PAD_MODE: c.pad === 0 ? 0 : c.padMode === 'zero' ? 1 : 2,
+      NORM: c.stats ? (c.relu ? 2 : 1) : 0,
+      HAS_BIAS: c.bias !== null,
+      ACT: c.activationCode,
+      WG: CONV2D_SG_WG,
+    },
+  });
+  // One workgroup per tile and 64 output channels: tiles folded into x/y past 65535.
+  const grid = flatGrid(tiles, 1);
+  rec.dispatch(kernel, {
+    label: c.label,
+    // Unused bindings (no bias / no norm) get the weight buffer: the layout still names them.
+    bindings: { x: c.input, weight: c.weight, bias: c.bias ?? c.weight, stats: c.stats ?? c.weight, y: c.output },
+    uniforms: {
+      cin: c.cin, inH, inW, cout: c.cout, outH: c.outH, outW: c.outW, pad: c.pad,
+      tilesX, tiles, tilePitch: grid.pitch, imgH: c.imgH, inRow0: c.inRow0, outRow0: c.outRow0,
+    },
+    workgroups: [grid.workgroups[0], grid.workgroups[1], c.paddedCout / CHANNELS_PER_WORKGROUP],
+  });
+}
