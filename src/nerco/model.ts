@@ -152,9 +152,9 @@ export class NeRCoModel {
     });
     return this.exclusive(async () => {
       try {
-        const encoder = this.device.createCommandEncoder({ label: 'nerco-webgpu enhance' });
-        await this.recordEnhance(encoder, input, output, opts);
-        this.device.queue.submit([encoder.finish()]);
+        // The runtime's own encoder: submitted inside its error scopes (a bad input texture is a
+        // typed error, not a console warning), and free pooled buffers can be trimmed afterwards.
+        await this.recordEnhance(undefined, input, output, opts);
         return output;
       } catch (e) {
         output.destroy();
@@ -172,7 +172,8 @@ export class NeRCoModel {
     return this.exclusive(() => this.recordEnhance(encoder, input, output, opts));
   }
 
-  private async recordEnhance(encoder: GPUCommandEncoder, input: GPUTexture, output: GPUTexture, opts: TextureEnhanceOptions): Promise<void> {
+  /** Records into `callerEncoder` (submitted by the caller), or into the runtime's own encoder, which it submits. */
+  private async recordEnhance(callerEncoder: GPUCommandEncoder | undefined, input: GPUTexture, output: GPUTexture, opts: TextureEnhanceOptions): Promise<void> {
     const inFmt = INPUT_FORMATS[input.format];
     if (!inFmt) throw new InvalidArgumentError(`input texture format ${input.format} is not supported (use ${Object.keys(INPUT_FORMATS).join(', ')})`);
     if (!(input.usage & TextureUsage.COPY_SRC)) throw new InvalidArgumentError('the input texture needs GPUTextureUsage.COPY_SRC');
@@ -191,6 +192,7 @@ export class NeRCoModel {
     const outTexels = rt.tensor([(outRow * height) / 4], 'output texels');
     try {
       await rt.run(async (rec) => {
+        const encoder = rec.encoder;
         encoder.copyTextureToBuffer({ texture: input }, { buffer: staging.buffer, bytesPerRow: inRow, rowsPerImage: height }, [width, height]);
         const realA = await packImage(rec, staging.buffer, { format: inFmt.format, width, height, bytesPerRow: inRow, lut: this.lut, padW: net.w, padH: net.h }, 'real_A');
         const { fakeB } = await recordForward(rec, this.gpu, realA);
@@ -198,7 +200,7 @@ export class NeRCoModel {
         await unpackImage(rec, fakeB, { width, height, bytesPerRow: outRow, rounding: opts.rounding ?? 'nearest', format: output.format as 'rgba8unorm' | 'bgra8unorm', output: outTexels.buffer }, 'output');
         fakeB.release();
         encoder.copyBufferToTexture({ buffer: outTexels.buffer, bytesPerRow: outRow, rowsPerImage: height }, { texture: output }, [width, height]);
-      }, { encoder });
+      }, callerEncoder ? { encoder: callerEncoder } : {});
     } finally {
       staging.release();
       outTexels.release();
