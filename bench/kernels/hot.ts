@@ -138,7 +138,7 @@ function cases(rt: Runtime, h: number, w: number): Case[] {
     // reads x and the residual and writes the result.
     out.push({
       name: `instance norm stats ${c}×${hh}×${ww}`,
-      variant: 'portable',
+      variant: rt.hasSubgroups8 ? 'subgroup' : 'portable',
       work: 4 * c * hh * ww,
       unit: 'GB/s',
       call: async (rec) => [await instanceNormStats(rec, x)],

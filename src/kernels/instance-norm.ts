@@ -38,6 +38,12 @@ export async function instanceNormStats(rec: Recorder, x: GpuTensor, label = 'in
   const chunks = Math.ceil(plane / chunk);
   const uniforms = { plane, chunk, chunks, eps: INSTANCE_NORM_EPS };
   const stats = rec.runtime.tensor([c, 2], label);
+  if (chunks === 1 && rec.runtime.hasSubgroups8) {
+    // One group of 8 lanes per channel with subgroup sums: no barriers, no workgroup memory.
+    const k = await rec.kernel({ shader: 'instance_norm_stats_sg', subgroups: true });
+    rec.dispatch(k, { label, bindings: { x, out: stats }, uniforms: { plane, eps: INSTANCE_NORM_EPS }, workgroups: [1, c] });
+    return stats;
+  }
   if (chunks === 1) {
     const k = await rec.kernel({ shader: 'instance_norm_stats', defines: { FINALIZE: true } });
     rec.dispatch(k, { label, bindings: { x, out: stats }, uniforms: { ...uniforms, partBase: 0 }, workgroups: [1, c] });
