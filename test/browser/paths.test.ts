@@ -245,6 +245,28 @@ describe('browser bundle (tiny weights, SwiftShader)', () => {
     expect(diffStats(bytes(r.pixels), baseline).max).toBe(0);
   });
 
+  it('loadNeRCo() with no argument fetches the package\'s weights/default.safetensors relative to dist/browser/', async () => {
+    const r = await inPage(async () => {
+      const { nerco } = window as any;
+      const requested: string[] = [];
+      const original = window.fetch;
+      window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+        requested.push(String(input instanceof Request ? input.url : input));
+        return original(input, init);
+      };
+      try {
+        const model = await nerco.loadNeRCo();
+        const config = model.weights.ga.config;
+        model.destroy();
+        return { requested, config };
+      } finally {
+        window.fetch = original;
+      }
+    });
+    expect(r.requested).toEqual([`${inject('serverUrl')}weights/default.safetensors`]);
+    expect(r.config.inChannels).toBe(6);
+  });
+
   it('works in a module Web Worker (OffscreenCanvas source); toImageBitmap there shows the same pixels', async () => {
     const r = await inPage(async (url, weightsUrl) => {
       const { H } = window as any;
