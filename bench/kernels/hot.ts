@@ -15,6 +15,7 @@ import { conv2d, prepareConv2d, type Activation, type Conv2dKernel } from '../..
 import { convTranspose2d, prepareConvTranspose2d } from '../../src/kernels/conv-transpose2d.js';
 import { instanceNormApply, instanceNormStats } from '../../src/kernels/instance-norm.js';
 import { nrnFast, nrnFastMacsPerPixel, prepareNrn, releaseNrn } from '../../src/kernels/nrn.js';
+import { nrnSgApplicable } from '../../src/kernels/nrn-sg.js';
 import type { HostTensor } from '../../src/nerco/host-tensor.js';
 import { releaseNodeGPU } from '../../src/runtime/device.js';
 import type { Recorder } from '../../src/runtime/recorder.js';
@@ -165,7 +166,7 @@ function cases(rt: Runtime, h: number, w: number): Case[] {
     const feat = input(64, h, w);
     out.push({
       name: `NRN fused conv 3×3 + MLP 64→256→256→256→3 @${h}×${w}`,
-      variant: 'portable',
+      variant: nrnSgApplicable(rt, nrn) ? 'subgroup' : 'portable',
       work: 2 * nrnFastMacsPerPixel(nrn) * h * w,
       unit: 'GFLOP/s',
       call: async (rec) => [await nrnFast(rec, nrn, feat)],

@@ -3,6 +3,7 @@ import type { Recorder } from '../runtime/recorder.js';
 import type { GpuTensor } from '../runtime/tensor.js';
 import { flatGrid } from './grid.js';
 import { nrnConvBias, nrnRelCell, type NrnWeights } from './nrn-weights.js';
+import { nrnSg, nrnSgApplicable } from './nrn-sg.js';
 
 /** MACs per pixel of the fast form: 3×3 conv, then the per-pixel Linears (279,296 for NeRCo). */
 export function nrnFastMacsPerPixel(w: NrnWeights): number {
@@ -33,6 +34,8 @@ export async function nrnFast(
   imageHeight?: number,
 ): Promise<GpuTensor> {
   const [h, wd] = checkNrnInput(w, feat, label);
+  // CPU adapters with subgroups: the variant without workgroup memory and barriers (nrn-sg.ts).
+  if (nrnSgApplicable(rec.runtime, w)) return nrnSg(rec, w, feat, h, wd, label, imageHeight);
   const { tile, p, q, groups, maxWidth } = w.fastLayout;
   const kernel = await rec.kernel({ shader: 'nrn_fast', defines: { TILE: tile, P: p, Q: q, GROUPS: groups, MAX_WIDTH: maxWidth } });
   const rt = rec.runtime;

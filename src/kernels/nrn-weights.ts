@@ -2,6 +2,7 @@ import { InvalidArgumentError, LimitError, WeightsMismatchError } from '../error
 import type { HostTensor } from '../nerco/host-tensor.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
+import type { NrnSgBuffers } from './nrn-sg.js';
 
 /** One Linear of the NRN MLP (`mlp.imnet.layers.{0,2,4,…}`): weight [out, in], bias [out]. */
 export interface NrnLayer {
@@ -59,6 +60,8 @@ export interface NrnWeights {
   /** The checkpoint layers, kept for the general form's buffers (built lazily). */
   readonly layers: readonly NrnLayer[];
   general: NrnGeneralBuffers | null;
+  /** nrn_sg.wgsl's packing (src/kernels/nrn-sg.ts), built on first use. */
+  sg: NrnSgBuffers | null;
 }
 
 /** Tuning knobs of the fast kernel (benchmarks, tests); defaults from bench/kernels/nrn.ts. */
@@ -227,7 +230,7 @@ export function prepareNrn(rt: Runtime, layers: { weight: HostTensor; bias: Host
   const wCellW = Float32Array.from({ length: widths[0]! }, (_, o) => w1[o * in1 + cellColumn + 1]!);
   return {
     label, inFeatures, widths, fastLayout, fastWeights, fastLayerTable,
-    cellBias: { b1, wCellH, wCellW }, convBiasCache: new Map(), layers, general: null,
+    cellBias: { b1, wCellH, wCellW }, convBiasCache: new Map(), layers, general: null, sg: null,
   };
 }
 
@@ -293,5 +296,10 @@ export function releaseNrn(w: NrnWeights): void {
     w.general.weights.release();
     w.general.layerTable.release();
     w.general = null;
+  }
+  if (w.sg) {
+    w.sg.weights.release();
+    w.sg.layerTable.release();
+    w.sg = null;
   }
 }
