@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { loadNeRCo } from '../src/nerco/load.js';
 import type { NeRCoModel } from '../src/nerco/model.js';
@@ -201,6 +201,7 @@ async function ortWebRunner(build: string, model: Uint8Array, input: Float32Arra
       } finally {
         ort.env.webgpu.profiling = { mode: 'off' };
       }
+      if (process.env.NERCO_PEER_OPS_DUMP) writeFileSync(process.env.NERCO_PEER_OPS_DUMP, JSON.stringify(records.map((r) => ({ type: r.kernelType, name: r.kernelName, program: r.programName, inputs: r.inputsMetadata.map((m) => m.dims), outputs: r.outputsMetadata.map((m) => m.dims), ms: (r.endTime - r.startTime) / 1e6 }))));
       return sumByCategory(records, (r) => [opCategoryOrt(r), (r.endTime - r.startTime) / 1e6]);
     },
   };
@@ -246,7 +247,11 @@ export function opCategoryOurs(label: string): string {
   return 'other';
 }
 
-/** A JSEP kernel record → category, from the op type and its weight/input/output shapes. */
+/**
+ * A JSEP kernel record → category, from the op type and its weight/input/output shapes. JSEP runs
+ * convolutions in NHWC: weights [kh, kw, Cin, Cout], activations [1, H, W, C] (NCHW is accepted
+ * too); its inputs are already padded (NeRCo's ReflectionPad2d are separate Pad ops).
+ */
 export function opCategoryOrt(r: OrtKernelRecord): string {
   const t = r.kernelType;
   if (t === 'ConvTranspose') return 'ConvTranspose 3×3 s2 (up)';
@@ -256,12 +261,16 @@ export function opCategoryOrt(r: OrtKernelRecord): string {
     const x = r.inputsMetadata[0]?.dims ?? [];
     const wd = r.inputsMetadata[1]?.dims ?? [];
     const y = r.outputsMetadata[0]?.dims ?? [];
-    const [o, i, kh] = [wd[0], wd[1], wd[2]];
-    if (kh === 7) return o === 3 ? 'conv 7×7 64→3 @full (head)' : 'conv 7×7 3/6→64 @full (stems)';
-    if (kh === 3 && y[2] !== undefined && x[2] !== undefined && 2 * y[2] <= x[2]) return 'conv 3×3 stride 2 (down)';
-    if (kh === 3 && o === 256 && i === 256) return 'conv 3×3 256→256 @1/4 (ResBlocks)';
-    if (kh === 3 && o === 64 && i === 64) return 'conv 3×3 64→64 @full (netH ResBlocks)';
-    if ((kh === 3 && i === 64 && o === 256) || (kh === 1 && (i === 256 || o === 256) && (x[2] ?? 0) > 1)) return 'NRN (conv 3×3 64→256 + MLP)';
+    // 1×1 convs run as a MatMul program: weights [1, Cin, Cout], activations [1, H·W, Cin].
+    if (wd.length === 3) return (wd[1] === 256 || wd[2] === 256) && (x[1] ?? 0) > 1 ? 'NRN (conv 3×3 64→256 + MLP)' : 'other';
+    const nchw = wd.length === 4 && wd[2] === wd[3] && wd[2]! <= 7 && !(wd[0] === wd[1] && wd[0]! <= 7);
+    const [k, i, o] = nchw ? [wd[2], wd[1], wd[0]] : [wd[0], wd[2], wd[3]];
+    const [xh, yh] = nchw ? [x[2], y[2]] : [x[1], y[1]];
+    if (k === 7) return o === 3 ? 'conv 7×7 64→3 @full (head)' : 'conv 7×7 3/6→64 @full (stems)';
+    if (k === 3 && xh !== undefined && yh !== undefined && 2 * yh <= xh) return 'conv 3×3 stride 2 (down)';
+    if (k === 3 && o === 256 && i === 256) return 'conv 3×3 256→256 @1/4 (ResBlocks)';
+    if (k === 3 && o === 64 && i === 64) return 'conv 3×3 64→64 @full (netH ResBlocks)';
+    if ((k === 3 && i === 64 && o === 256) || (k === 1 && (i === 256 || o === 256) && (xh ?? 0) > 1)) return 'NRN (conv 3×3 64→256 + MLP)';
   }
   return 'other';
 }
@@ -407,4 +416,5 @@ async function main(): Promise<void> {
   delete (globalThis as { navigator?: unknown }).navigator;
 }
 
-await main();
+// Run when executed (npm run bench:peer), not when imported (the categorisers are reused).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

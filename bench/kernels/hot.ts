@@ -125,7 +125,7 @@ function cases(rt: Runtime, h: number, w: number): Case[] {
     const wts = prepareConvTranspose2d(rt, host([cin, cout, 3, 3], 2, 1 / Math.sqrt(cin * 9)), host([cout], 3), 'convT');
     out.push({
       name: `convT 3×3 s2 ${cin}→${cout} @${hh}×${ww} +IN (up)`,
-      variant: 'portable',
+      variant: wts.kernel,
       work: 2 * cin * cout * 9 * hh * ww,
       unit: 'GFLOP/s',
       call: async (rec) => [await convTranspose2d(rec, wts, x, { inputNorm: { stats: s, relu: true } })],

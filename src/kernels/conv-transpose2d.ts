@@ -5,6 +5,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
 import { checkInputNorm, outputTensor, workgroupSizeFor, type InputNorm } from './conv2d.js';
 import { flatGrid } from './grid.js';
+import { dispatchConvTranspose2dSg, packConvTranspose2dSgWeights } from './conv-transpose2d-sg.js';
 
 /** One invocation's block: `qx` input columns (a 2 × 2·qx output block) × `cob`·4 output channels. */
 export interface ConvTranspose2dTiling {
@@ -29,6 +30,13 @@ export const DEFAULT_CONV_TRANSPOSE_COB = 1;
 export interface ConvTranspose2dWeights {
   readonly cin: number;
   readonly cout: number;
+  /**
+   * 'portable' (conv_transpose2d.wgsl, any device) or 'subgroup' (conv_transpose2d_sg.wgsl,
+   * devices with subgroups of ≥ 8 lanes; weights then [group of 8 outputs][ci][tap][lane] f32).
+   */
+  readonly kernel: 'portable' | 'subgroup';
+  /** Output channels after padding (the packing's). */
+  readonly paddedCout: number;
   /** vec4 over 4 output channels, laid out [coutBlock][ci][ky·3+kx][cob]; Cout zero-padded. */
   readonly weight: GpuTensor;
   /** vec4 per 4 output channels, zero-padded; null when the layer has no bias. */
@@ -65,6 +73,7 @@ export function prepareConvTranspose2d(
   bias: HostTensor | null,
   label: string,
   tiling?: ConvTranspose2dTiling,
+  opts: { readonly kernel?: 'auto' | 'portable' | 'subgroup' } = {},
 ): ConvTranspose2dWeights {
   if (weight.shape.length !== 4 || weight.shape[2] !== 3 || weight.shape[3] !== 3) {
     throw new InvalidArgumentError(`${label}: convTranspose2d weight must be [Cin, Cout, 3, 3], got [${weight.shape.join(', ')}]`);
@@ -77,6 +86,19 @@ export function prepareConvTranspose2d(
     for (const [name, v, max] of [['qx', tiling.qx, 16], ['cob', tiling.cob, 8]] as const) {
       if (!Number.isInteger(v) || v < 1 || v > max) throw new InvalidArgumentError(`${label}: tiling.${name} must be an integer in [1, ${max}], got ${v}`);
     }
+  }
+  const wanted = tiling ? 'portable' : (opts.kernel ?? 'auto');
+  if (wanted === 'subgroup' && !rt.hasSubgroups8) throw new InvalidArgumentError(`${label}: the subgroup kernel needs a device with subgroups of ≥ 8 lanes`);
+  if (wanted === 'subgroup' || (wanted === 'auto' && rt.hasSubgroups8)) {
+    const { packed, paddedCout } = packConvTranspose2dSgWeights(weight);
+    const wT = rt.constant(packed, [packed.length], `${label}.weight`);
+    let bT: GpuTensor | null = null;
+    if (bias) {
+      const b = new Float32Array(paddedCout);
+      b.set(bias.data.subarray(0, cout));
+      bT = rt.constant(b, [paddedCout], `${label}.bias`);
+    }
+    return { cin, cout, kernel: 'subgroup', paddedCout, weight: wT, bias: bT, label, cob: 1, coutBlocks: paddedCout / 4, fixedTiling: null };
   }
   const cob = Math.min(tiling?.cob ?? DEFAULT_CONV_TRANSPOSE_COB, Math.ceil(cout / 4));
   const coutBlocks = Math.ceil(cout / (4 * cob));
@@ -101,7 +123,7 @@ export function prepareConvTranspose2d(
     b.set(bias.data.subarray(0, cout));
     bT = rt.constant(b, [padded], `${label}.bias`);
   }
-  return { cin, cout, weight: wT, bias: bT, label, cob, coutBlocks, fixedTiling: tiling ? { qx: tiling.qx, cob } : null };
+  return { cin, cout, kernel: 'portable', paddedCout: padded, weight: wT, bias: bT, label, cob, coutBlocks, fixedTiling: tiling ? { qx: tiling.qx, cob } : null };
 }
 
 /**
@@ -124,6 +146,14 @@ export async function convTranspose2d(
   const rows = opts.rows ?? h;
   if (!Number.isInteger(rows) || rows < 1 || rows > h || h > rows + 1) {
     throw new InvalidArgumentError(`${label}: rows ${rows} must be the input's ${h} rows or one fewer`);
+  }
+  if (w.kernel === 'subgroup') {
+    const out = outputTensor(rec, opts.output, [w.cout, 2 * rows, 2 * wd], label);
+    await dispatchConvTranspose2dSg(rec, {
+      input, output: out, weight: w.weight, bias: w.bias, stats: opts.inputNorm?.stats ?? null, relu: opts.inputNorm?.relu ?? false,
+      cin: w.cin, cout: w.cout, paddedCout: w.paddedCout, rows, label,
+    });
+    return out;
   }
   const { qx, cob } = convTranspose2dTilingFor(w, wd);
   const blocksX = Math.ceil(wd / qx);
