@@ -5,4 +5,5 @@ const { main } = await import('../dist/node/src/cli/main.js').catch((e) => {
   console.error(`nerco-webgpu: the build is missing (${e.code ?? e.message}); run \`npm run build\``);
   process.exit(1);
 });
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly: Dawn's GPU object stays referenced for the life of the process.
+process.exit(await main(process.argv.slice(2)));

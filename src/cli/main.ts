@@ -1,6 +1,5 @@
 import { NercoError } from '../errors.js';
 import { removePendingTemporaryFiles } from '../node/fs-atomic.js';
-import { releaseNodeGPU } from '../runtime/device.js';
 import { CONVERT_USAGE, runConvert } from './convert.js';
 import { ENHANCE_USAGE, runEnhance, type Output } from './enhance.js';
 import { EVAL_USAGE, runEval } from './eval.js';
@@ -41,6 +40,5 @@ export async function main(argv: string[], io: Output = { log: (l) => console.lo
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    releaseNodeGPU();
   }
 }

@@ -68,10 +68,13 @@ export function releaseNodeGPU(): void {
   if (liveDevices === 0) nodeGPU = null;
 }
 
-/** To be called once for every owned device when it is destroyed. */
+/**
+ * To be called once for every owned device when it is destroyed. It does not drop Dawn's GPU
+ * object: creating a new one after the old one was collected crashed or hung the process in
+ * tests that create and destroy several models; apps call releaseNodeGPU() once when done.
+ */
 export function deviceReleased(): void {
   liveDevices = Math.max(0, liveDevices - 1);
-  releaseNodeGPU();
 }
 
 function describe(adapter: GPUAdapter): string {
