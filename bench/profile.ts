@@ -43,7 +43,7 @@ export async function profile(argv: string[]): Promise<void> {
   const profiler = TimestampProfiler.forRuntime(rt);
   if (!profiler) throw new Error(`${rt.adapterName} has no timestamp-query: use bench/kernels/*.ts (CPU/wall time) instead`);
   try {
-    const gpu = prepareNeRCo(rt, weights);
+    const gpu = prepareNeRCo(rt, weights, { precision: values.precision === 'f16' ? 'f16' : 'f32' });
     const input = new Float32Array(3 * h * w);
     for (let i = 0; i < input.length; i++) input[i] = Math.sin(i * 0.37) * 0.8 - 0.1;
     const realA = rt.upload(input, [3, h, w], 'real_A');

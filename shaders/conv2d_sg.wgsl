@@ -22,9 +22,16 @@
 // of output channels. Workgroups past the last tile compute the last tile and store nothing (no
 // early return: the shuffles need the whole subgroup).
 //
+// f16 storage (the model's 'f16' precision): pairs of input channels (ci, ci+1) travel as one u32
+// of two f16 (unpack2x16float: ci in the low half), which halves the loads; arithmetic stays f32.
+// W_F16: the weights are [group][ci/2][tap][lane] pairs. X_F16 / Y_F16: the input / output
+// tensor is channel-pair packed, [C/2][H][W] u32 (the output pair (o, o+1) is assembled from the
+// neighbouring lanes by a shuffle). Channels then come two at a time (Cin even; Cout even for
+// Y_F16). Buffers are declared u32 and read through bitcast when they hold f32.
+//
 // Defines: PX (tile columns), PY (tile rows, 1–8), STRIDE (1, 2), PAD_MODE (0 none, 1 zero,
 // 2 reflect), NORM (0 none, 1 IN apply, 2 IN apply + ReLU), HAS_BIAS, ACT (0 none, 1 ReLU,
-// 2 tanh, 3 sigmoid), WG (invocations per workgroup, a multiple of 8).
+// 2 tanh, 3 sigmoid), WG (invocations per workgroup, a multiple of 8), X_F16, W_F16, Y_F16.
 struct Params {
   cin: i32,
   inH: i32,
@@ -45,12 +52,12 @@ struct Params {
   outRow0: i32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read> weight: array<u32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 // Per input channel (mean, invStd); bound to a dummy buffer when NORM == 0.
 @group(0) @binding(4) var<storage, read> stats: array<vec2f>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<u32>;
 
 const WX = (PX - 1) * STRIDE + 3;
 const WY = (PY - 1) * STRIDE + 3;
@@ -60,6 +67,11 @@ const NL = (WN + 7) / 8;
 
 var<private> win: array<f32, NL>;
 var<private> taps: array<f32, 9>;
+// The second channel of a pair (f16 paths).
+var<private> win2: array<f32, NL>;
+var<private> taps2: array<f32, 9>;
+var<private> a0: Row; var<private> a1: Row; var<private> a2: Row; var<private> a3: Row;
+var<private> a4: Row; var<private> a5: Row; var<private> a6: Row; var<private> a7: Row;
 // The first lane (subgroup_invocation_id) of this lane's group of 8.
 var<private> lane0: u32;
 
@@ -93,7 +105,7 @@ fn windowRow(r: i32) -> array<f32, WX> {
 }
 
 // One kernel row (taps t0 … t0+2) applied to window row r, accumulated into an output row.
-fn kernelRow(acc: ptr<function, Row>, r: i32, t0: i32) {
+fn kernelRow(acc: ptr<private, Row>, r: i32, t0: i32) {
   var v = windowRow(r);
   for (var px = 0; px < PX; px++) {
     let c = px * STRIDE;
@@ -103,16 +115,45 @@ fn kernelRow(acc: ptr<function, Row>, r: i32, t0: i32) {
 
 // The 9 taps into output row py of the tile. Called with constant py, so that after inlining
 // every array index is a constant (registers, not scratch memory).
-fn outputRow(acc: ptr<function, Row>, py: i32) {
+fn outputRow(acc: ptr<private, Row>, py: i32) {
   kernelRow(acc, py * STRIDE, 0);
   kernelRow(acc, py * STRIDE + 1, 3);
   kernelRow(acc, py * STRIDE + 2, 6);
 }
 
-fn store(acc: ptr<function, Row>, o: i32, oy: i32, ox0: i32, ok: bool) {
-  if (ok && oy < params.outH) {
-    for (var px = 0; px < PX; px++) {
-      if (ox0 + px < params.outW) { y[(o * params.outH + oy) * params.outW + ox0 + px] = activate((*acc)[px]); }
+// The current channel (win, taps) into every output row of the tile.
+fn accumulate() {
+  outputRow(&a0, 0);
+  if (PY > 1) { outputRow(&a1, 1); }
+  if (PY > 2) { outputRow(&a2, 2); }
+  if (PY > 3) { outputRow(&a3, 3); }
+  if (PY > 4) { outputRow(&a4, 4); }
+  if (PY > 5) { outputRow(&a5, 5); }
+  if (PY > 6) { outputRow(&a6, 6); }
+  if (PY > 7) { outputRow(&a7, 7); }
+}
+
+// Window value v of a channel with statistics ms, as the conv sees it.
+fn prepare(v: f32, ms: vec2f, inside: bool) -> f32 {
+  var r = v;
+  if (NORM != 0) { r = (r - ms.x) * ms.y; }
+  if (NORM == 2) { r = max(r, 0.0); }
+  if (PAD_MODE == 1) { r = select(0.0, r, inside); }
+  return r;
+}
+
+fn store(acc: ptr<private, Row>, o: i32, oy: i32, ox0: i32, ok: bool, sgi: u32) {
+  for (var px = 0; px < PX; px++) {
+    let v = activate((*acc)[px]);
+    if (Y_F16) {
+      // Even lanes write the pair (o, o+1); the odd neighbour's value comes by shuffle, which
+      // every lane takes part in.
+      let next = subgroupShuffle(v, sgi ^ 1u);
+      if (ok && (o & 1) == 0 && oy < params.outH && ox0 + px < params.outW) {
+        y[((o / 2) * params.outH + oy) * params.outW + ox0 + px] = pack2x16float(vec2f(v, next));
+      }
+    } else if (ok && oy < params.outH && ox0 + px < params.outW) {
+      y[(o * params.outH + oy) * params.outW + ox0 + px] = bitcast<u32>(v);
     }
   }
 }
@@ -149,15 +190,15 @@ fn main(
 
   var b = 0.0;
   if (HAS_BIAS) { b = bias[o]; }
-  var a0: Row; var a1: Row; var a2: Row; var a3: Row;
-  var a4: Row; var a5: Row; var a6: Row; var a7: Row;
   for (var px = 0; px < PX; px++) {
     a0[px] = b; a1[px] = b; a2[px] = b; a3[px] = b;
     a4[px] = b; a5[px] = b; a6[px] = b; a7[px] = b;
   }
 
   let plane = params.inH * params.inW;
-  var wi = group * params.cin * 72 + l8;
+  // Channels per step: pairs when the weights are f16 pairs.
+  let step = select(1, 2, W_F16);
+  var wi = group * (params.cin / step) * 72 + l8;
   var chan = 0;
   // Input channels in groups of 8, so that the norm statistics too are loaded once per group of
   // lanes and shuffled (lane j holds channel g + j's).
@@ -165,36 +206,48 @@ fn main(
     var ms8 = vec2f(0.0, 1.0);
     if (NORM != 0) { ms8 = stats[min(g + l8, params.cin - 1)]; }
     let n = min(8, params.cin - g);
-    for (var j = 0; j < n; j++) {
+    for (var j = 0; j < n; j += step) {
       let ms = subgroupShuffle(ms8, lane0 + u32(j));
-      for (var k = 0; k < NL; k++) {
-        var v = x[chan + off[k]];
-        if (NORM != 0) { v = (v - ms.x) * ms.y; }
-        if (NORM == 2) { v = max(v, 0.0); }
-        if (PAD_MODE == 1) { v = select(0.0, v, inside[k]); }
-        win[k] = v;
+      if (W_F16) {
+        let ms2 = subgroupShuffle(ms8, lane0 + u32(j + 1));
+        for (var k = 0; k < NL; k++) {
+          var v: vec2f;
+          if (X_F16) {
+            v = unpack2x16float(x[chan / 2 + off[k]]);
+          } else {
+            v = vec2f(bitcast<f32>(x[chan + off[k]]), bitcast<f32>(x[chan + plane + off[k]]));
+          }
+          win[k] = prepare(v.x, ms, inside[k]);
+          win2[k] = prepare(v.y, ms2, inside[k]);
+        }
+        for (var t = 0; t < 9; t++) {
+          let w = unpack2x16float(weight[wi + 8 * t]);
+          taps[t] = w.x;
+          taps2[t] = w.y;
+        }
+        wi += 72;
+        chan += 2 * plane;
+        accumulate();
+        win = win2;
+        taps = taps2;
+        accumulate();
+      } else {
+        for (var k = 0; k < NL; k++) { win[k] = prepare(bitcast<f32>(x[chan + off[k]]), ms, inside[k]); }
+        for (var t = 0; t < 9; t++) { taps[t] = bitcast<f32>(weight[wi + 8 * t]); }
+        wi += 72;
+        chan += plane;
+        accumulate();
       }
-      for (var t = 0; t < 9; t++) { taps[t] = weight[wi + 8 * t]; }
-      wi += 72;
-      chan += plane;
-      outputRow(&a0, 0);
-      if (PY > 1) { outputRow(&a1, 1); }
-      if (PY > 2) { outputRow(&a2, 2); }
-      if (PY > 3) { outputRow(&a3, 3); }
-      if (PY > 4) { outputRow(&a4, 4); }
-      if (PY > 5) { outputRow(&a5, 5); }
-      if (PY > 6) { outputRow(&a6, 6); }
-      if (PY > 7) { outputRow(&a7, 7); }
     }
   }
 
   let ok = live && o < params.cout;
-  store(&a0, o, oy0, ox0, ok);
-  if (PY > 1) { store(&a1, o, oy0 + 1, ox0, ok); }
-  if (PY > 2) { store(&a2, o, oy0 + 2, ox0, ok); }
-  if (PY > 3) { store(&a3, o, oy0 + 3, ox0, ok); }
-  if (PY > 4) { store(&a4, o, oy0 + 4, ox0, ok); }
-  if (PY > 5) { store(&a5, o, oy0 + 5, ox0, ok); }
-  if (PY > 6) { store(&a6, o, oy0 + 6, ox0, ok); }
-  if (PY > 7) { store(&a7, o, oy0 + 7, ox0, ok); }
+  store(&a0, o, oy0, ox0, ok, sgi);
+  if (PY > 1) { store(&a1, o, oy0 + 1, ox0, ok, sgi); }
+  if (PY > 2) { store(&a2, o, oy0 + 2, ox0, ok, sgi); }
+  if (PY > 3) { store(&a3, o, oy0 + 3, ox0, ok, sgi); }
+  if (PY > 4) { store(&a4, o, oy0 + 4, ox0, ok, sgi); }
+  if (PY > 5) { store(&a5, o, oy0 + 5, ox0, ok, sgi); }
+  if (PY > 6) { store(&a6, o, oy0 + 6, ox0, ok, sgi); }
+  if (PY > 7) { store(&a7, o, oy0 + 7, ox0, ok, sgi); }
 }

@@ -2,7 +2,7 @@
 export { loadNeRCo, resolveWeights, type WeightsSource, type LoadOptions } from './nerco/load.js';
 export { NeRCoModel, type ForwardResult, type TextureEnhanceOptions, type EnhanceTextureOptions } from './nerco/model.js';
 export { enhanceImage, enhanceRGBA, type EnhanceImageOptions, type EnhancedImage } from './nerco/enhance-image.js';
-export type { ForwardOptions } from './nerco/forward.js';
+export type { ForwardOptions, Precision } from './nerco/forward.js';
 export { parseNeRCoWeights, type NeRCoWeights } from './nerco/load-weights.js';
 export type { GAConfig, PreConfig, HConfig } from './nerco/architecture.js';
 export { INPUT_LUT, prepareInput, fitImage, networkSizePad, networkSizeResize, pillowBicubicResize, type FitMode } from './nerco/preprocess.js';

@@ -1,6 +1,7 @@
 import type { HostTensor } from '../nerco/host-tensor.js';
 import type { Recorder } from '../runtime/recorder.js';
 import type { GpuTensor } from '../runtime/tensor.js';
+import { packF16Pair } from './f16.js';
 import { flatGrid } from './grid.js';
 
 /**
@@ -31,13 +32,28 @@ export function conv2dSgTileFor(outH: number, outW: number): Conv2dSgTile {
   return { px: outW <= 4 ? 4 : 8, py: Math.min(4, outH) };
 }
 
-/** Weights repacked as [group of 8 output channels][ci][tap][lane], Cout padded to whole workgroups. */
-export function packConv2dSgWeights(weight: HostTensor): { packed: Float32Array; paddedCout: number } {
+/**
+ * Weights repacked as [group of 8 output channels][ci][tap][lane] f32, or with `f16` (Cin even)
+ * as [group][ci/2][tap][lane] u32 pairs (ci, ci+1) of f16; Cout padded to whole workgroups.
+ */
+export function packConv2dSgWeights(weight: HostTensor, f16 = false): { packed: Float32Array | Uint32Array; paddedCout: number } {
   const [cout, cin, k] = weight.shape as [number, number, number, number];
   const paddedCout = Math.ceil(cout / CHANNELS_PER_WORKGROUP) * CHANNELS_PER_WORKGROUP;
   const taps = k * k;
-  const packed = new Float32Array(paddedCout * cin * taps);
   const src = weight.data;
+  if (f16) {
+    const packed = new Uint32Array((paddedCout * cin * taps) / 2);
+    for (let o = 0; o < cout; o++) {
+      const base = (o >> 3) * (cin / 2) * taps * 8 + (o & 7);
+      for (let ci = 0; ci < cin; ci += 2) {
+        for (let t = 0; t < taps; t++) {
+          packed[base + ((ci / 2) * taps + t) * 8] = packF16Pair(src[(o * cin + ci) * taps + t]!, src[(o * cin + ci + 1) * taps + t]!);
+        }
+      }
+    }
+    return { packed, paddedCout };
+  }
+  const packed = new Float32Array(paddedCout * cin * taps);
   for (let o = 0; o < cout; o++) {
     const base = (o >> 3) * cin * taps * 8 + (o & 7);
     for (let ci = 0; ci < cin; ci++) {
@@ -54,6 +70,10 @@ export interface Conv2dSgCall {
   readonly bias: GpuTensor | null;
   readonly stats: GpuTensor | null;
   readonly relu: boolean;
+  /** f16 pairs: the weights; the input / output tensors (channel-pair packed). */
+  readonly weightF16: boolean;
+  readonly inputF16: boolean;
+  readonly outputF16: boolean;
   readonly cin: number;
   readonly cout: number;
   readonly paddedCout: number;
@@ -88,6 +108,9 @@ export async function dispatchConv2dSg(rec: Recorder, c: Conv2dSgCall): Promise<
       HAS_BIAS: c.bias !== null,
       ACT: c.activationCode,
       WG: CONV2D_SG_WG,
+      X_F16: c.inputF16,
+      W_F16: c.weightF16,
+      Y_F16: c.outputF16,
     },
   });
   // One workgroup per tile and 64 output channels: tiles folded into x/y past 65535.

@@ -66,6 +66,11 @@ export interface Conv2dWeights {
   readonly bias: GpuTensor | null;
   /** Output channels after padding (the packing's). */
   readonly paddedCout: number;
+  /**
+   * The subgroup kernel's weights stored as f16 pairs (precision 'f16'); such weights also accept
+   * f16 (channel-pair packed) inputs and give f16 outputs on request (Conv2dOptions.outputDtype).
+   */
+  readonly weightF16: boolean;
   readonly label: string;
   /** vec4 output-channel groups per invocation (the packing's innermost block). */
   readonly cob: number;
@@ -99,6 +104,11 @@ export interface Conv2dOptions {
   readonly activation?: Activation;
   /** Write here (shape [Cout, Ho, Wo]) instead of allocating from the pool. */
   readonly output?: GpuTensor;
+  /**
+   * 'f16': a channel-pair packed f16 output ([Cout/2][Ho][Wo] u32 of (c, c+1) pairs), for weights
+   * with weightF16 and Cout even. Default 'f32'.
+   */
+  readonly outputDtype?: 'f32' | 'f16';
   /** Run on a row band of a taller image (see ConvRowBand); default: the input is the whole image. */
   readonly band?: ConvRowBand;
 }
@@ -127,6 +137,11 @@ export interface PrepareConv2dOptions {
    * lanes (Runtime.hasSubgroups8), else the portable one. A forced `tiling` means 'portable'.
    */
   readonly kernel?: 'auto' | Conv2dKernel;
+  /**
+   * 'f16' stores the weights as f16 (the subgroup kernel, Cin even; others stay f32). The caller
+   * checks the device (Runtime.hasF16): see NeRCo's `precision` option.
+   */
+  readonly precision?: 'f32' | 'f16';
 }
 
 /** The kernel prepareConv2d picks for a k×k conv on this runtime. */
@@ -162,7 +177,8 @@ export function prepareConv2d(
   if (tiling) checkTiling(tiling, label);
   const kernel = conv2dKernelFor(rt, k, opts, tiling);
   if (kernel === 'subgroup') {
-    const { packed, paddedCout } = packConv2dSgWeights(weight);
+    const weightF16 = opts.precision === 'f16' && cin % 2 === 0;
+    const { packed, paddedCout } = packConv2dSgWeights(weight, weightF16);
     const wT = rt.constant(packed, [packed.length], `${label}.weight`);
     let bT: GpuTensor | null = null;
     if (bias) {
@@ -170,7 +186,7 @@ export function prepareConv2d(
       b.set(bias.data.subarray(0, cout));
       bT = rt.constant(b, [paddedCout], `${label}.bias`);
     }
-    return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout, label, cob: 1, coutBlocks: paddedCout / 4, fixedTiling: null };
+    return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout, weightF16, label, cob: 1, coutBlocks: paddedCout / 4, fixedTiling: null };
   }
   // A block of 4 channels per vec4; small Cout (the 3-channel heads) would waste most of a wider block.
   const cob = Math.min(tiling?.cob ?? DEFAULT_COB, Math.ceil(cout / 4));
@@ -199,7 +215,7 @@ export function prepareConv2d(
     b.set(bias.data.subarray(0, cout));
     bT = rt.constant(b, [padded], `${label}.bias`);
   }
-  return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout: padded, label, cob, coutBlocks, fixedTiling: tiling ? { ...tiling, cob } : null };
+  return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout: padded, weightF16: false, label, cob, coutBlocks, fixedTiling: tiling ? { ...tiling, cob } : null };
 }
 
 function checkTiling(t: Conv2dTiling, label: string): void {
@@ -215,6 +231,15 @@ export function checkInputNorm(norm: InputNorm | undefined, channels: number, la
   if (s.length !== 2 || s[0] !== channels || s[1] !== 2) {
     throw new InvalidArgumentError(`${label}: inputNorm stats must be [${channels}, 2], got [${s.join(', ')}]`);
   }
+}
+
+/** outputTensor for a channel-pair packed f16 output. */
+function outputTensorF16(rec: Recorder, given: GpuTensor | undefined, shape: readonly number[], label: string): GpuTensor {
+  if (!given) return rec.runtime.tensor(shape, label, 'f16');
+  if (given.dtype !== 'f16' || given.shape.length !== shape.length || given.shape.some((d, i) => d !== shape[i])) {
+    throw new InvalidArgumentError(`${label}: output tensor must be f16 [${shape.join(', ')}]`);
+  }
+  return given;
 }
 
 /** Checks a caller-given output tensor's shape, or allocates one from the pool. */
@@ -237,7 +262,10 @@ export async function conv2d(rec: Recorder, w: Conv2dWeights, input: GpuTensor, 
   if (input.shape.length !== 3 || input.shape[0] !== w.cin) {
     throw new InvalidArgumentError(`${label}: conv2d input must be [${w.cin}, H, W], got [${input.shape.join(', ')}]`);
   }
-  if (input.dtype !== 'f32') throw new InvalidArgumentError(`${label}: conv2d input must be f32`);
+  const f16Ok = w.weightF16 && w.cin % 2 === 0;
+  if (input.dtype !== 'f32' && !(input.dtype === 'f16' && f16Ok)) throw new InvalidArgumentError(`${label}: conv2d input must be f32 (f16 needs f16 weights)`);
+  const outF16 = opts.outputDtype === 'f16';
+  if (outF16 && !(w.weightF16 && w.cout % 2 === 0)) throw new InvalidArgumentError(`${label}: an f16 output needs f16 weights and an even Cout`);
   if (stride !== 1 && stride !== 2) throw new InvalidArgumentError(`${label}: stride must be 1 or 2, got ${String(stride)}`);
   if (!Number.isInteger(pad) || pad < 0) throw new InvalidArgumentError(`${label}: pad must be a non-negative integer, got ${pad}`);
   const [, h, wd] = input.shape as [number, number, number];
@@ -255,9 +283,10 @@ export async function conv2d(rec: Recorder, w: Conv2dWeights, input: GpuTensor, 
   checkInputNorm(opts.inputNorm, w.cin, label);
 
   if (w.kernel === 'subgroup') {
-    const out = outputTensor(rec, opts.output, [w.cout, ho, wo], label);
+    const out = outF16 ? outputTensorF16(rec, opts.output, [w.cout, ho, wo], label) : outputTensor(rec, opts.output, [w.cout, ho, wo], label);
     await dispatchConv2dSg(rec, {
       input, output: out, weight: w.weight, bias: w.bias, stats: opts.inputNorm?.stats ?? null, relu: opts.inputNorm?.relu ?? false,
+      weightF16: w.weightF16, inputF16: input.dtype === 'f16', outputF16: outF16,
       cin: w.cin, cout: w.cout, paddedCout: w.paddedCout, stride, pad, padMode, activationCode: ACTIVATION_CODE[opts.activation ?? 'none'],
       outH: ho, outW: wo, imgH, inRow0: band?.inRow0 ?? 0, outRow0: band?.outRow0 ?? 0, label,
     });

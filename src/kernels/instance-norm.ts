@@ -3,6 +3,7 @@ import type { Recorder } from '../runtime/recorder.js';
 import type { GpuTensor } from '../runtime/tensor.js';
 import { planeGrid } from './plane-grid.js';
 import { requireSameShape, sameShape, shape3 } from './tensor-checks.js';
+import { shape3F16 } from './instance-norm-f16.js';
 
 /** InstanceNorm2d's eps (NERCO.md §7.5). */
 export const INSTANCE_NORM_EPS = 1e-5;
@@ -29,7 +30,8 @@ export interface InstanceNormStatsOptions {
  * each chunk is reduced two-pass and chunks are combined with Chan's parallel formula.
  */
 export async function instanceNormStats(rec: Recorder, x: GpuTensor, label = 'instanceNorm.stats', opts: InstanceNormStatsOptions = {}): Promise<GpuTensor> {
-  const [c, h, w] = shape3(x, label);
+  // f16: a channel-pair packed map (the f16 path's ResBlock intermediates).
+  const [c, h, w] = x.dtype === 'f16' ? shape3F16(x, label) : shape3(x, label);
   const plane = h * w;
   const chunk = opts.chunk ?? DEFAULT_STATS_CHUNK;
   if (!Number.isInteger(chunk) || chunk <= 0 || chunk % STATS_WG !== 0) {
@@ -38,9 +40,12 @@ export async function instanceNormStats(rec: Recorder, x: GpuTensor, label = 'in
   const chunks = Math.ceil(plane / chunk);
   const uniforms = { plane, chunk, chunks, eps: INSTANCE_NORM_EPS };
   const stats = rec.runtime.tensor([c, 2], label);
+  if (x.dtype === 'f16' && !(chunks === 1 && rec.runtime.hasSubgroups8)) {
+    throw new InvalidArgumentError(`${label}: statistics of an f16 tensor need subgroups and a plane of at most ${chunk} elements`);
+  }
   if (chunks === 1 && rec.runtime.hasSubgroups8) {
     // One group of 8 lanes per channel with subgroup sums: no barriers, no workgroup memory.
-    const k = await rec.kernel({ shader: 'instance_norm_stats_sg', subgroups: true });
+    const k = await rec.kernel({ shader: 'instance_norm_stats_sg', subgroups: true, defines: { F16: x.dtype === 'f16' } });
     rec.dispatch(k, { label, bindings: { x, out: stats }, uniforms: { plane, eps: INSTANCE_NORM_EPS }, workgroups: [1, c] });
     return stats;
   }

@@ -14,10 +14,33 @@ export interface NeRCoGpuWeights {
   readonly pre: PreWeights;
   readonly h: NetHWeights;
   readonly ga: GAWeights;
+  /** The precision the weights were prepared for (see precisionFor). */
+  readonly precision: Precision;
 }
 
-export function prepareNeRCo(rt: Runtime, w: NeRCoWeights): NeRCoGpuWeights {
-  return { pre: preparePre(rt, w.pre.config, w.pre.tensors), h: prepareNetH(rt, w.h.tensors), ga: prepareGA(rt, w.ga.config, w.ga.tensors) };
+/**
+ * 'f32' (default): f32 storage and arithmetic. 'f16': f16 storage of the 3×3 conv weights and of
+ * the ResBlock intermediates (half the loads, the cost that dominates on CPU adapters), with f32
+ * arithmetic, statistics and residual stream; the other layers stay f32.
+ */
+export type Precision = 'f32' | 'f16';
+
+/**
+ * The precision a runtime can give for a requested one: 'f16' needs the `shader-f16` feature and
+ * the subgroup kernels (which hold the f16 storage path); otherwise f32, without error.
+ */
+export function precisionFor(rt: Runtime, requested: Precision = 'f32'): Precision {
+  return requested === 'f16' && rt.hasF16 && rt.hasSubgroups8 ? 'f16' : 'f32';
+}
+
+export function prepareNeRCo(rt: Runtime, w: NeRCoWeights, opts: { readonly precision?: Precision } = {}): NeRCoGpuWeights {
+  const precision = precisionFor(rt, opts.precision);
+  return {
+    pre: preparePre(rt, w.pre.config, w.pre.tensors, precision),
+    h: prepareNetH(rt, w.h.tensors, precision),
+    ga: prepareGA(rt, w.ga.config, w.ga.tensors, precision),
+    precision,
+  };
 }
 
 export interface ForwardOptions {

@@ -12,10 +12,10 @@ export interface GAWeights {
   readonly head: Conv2dWeights;
 }
 
-export function prepareGA(rt: Runtime, config: GAConfig, t: StateDict): GAWeights {
+export function prepareGA(rt: Runtime, config: GAConfig, t: StateDict, precision: 'f32' | 'f16' = 'f32'): GAWeights {
   const head = `model.${17 + config.nBlocks}`;
   return {
-    trunk: prepareTrunk(rt, t, config.nBlocks, 'G_A.'),
+    trunk: prepareTrunk(rt, t, config.nBlocks, 'G_A.', precision),
     head: prepareConv2d(rt, t.get(`${head}.weight`)!, t.get(`${head}.bias`)!, `G_A.${head}`),
   };
 }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, NercoError } from '../errors.js';
 import type { AcquireDeviceOptions } from '../runtime/device.js';
+import type { Precision } from './forward.js';
 import { parseNeRCoWeights, type NeRCoWeights } from './load-weights.js';
 import { NeRCoModel } from './model.js';
 
@@ -19,7 +20,14 @@ export type WeightsSource =
   | string
   | URL;
 
-export type LoadOptions = AcquireDeviceOptions;
+export interface LoadOptions extends AcquireDeviceOptions {
+  /**
+   * 'f32' (default) or 'f16': f16 storage of the 3×3 conv weights and ResBlock intermediates
+   * (f32 arithmetic), used where the device has `shader-f16` and subgroups, else f32 without
+   * error; `model.precision` says which one is in effect.
+   */
+  readonly precision?: Precision;
+}
 
 function isNode(): boolean {
   return typeof process !== 'undefined' && !!process.versions?.node;

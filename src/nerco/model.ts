@@ -4,7 +4,7 @@ import { TextureUsage } from '../runtime/gpu-constants.js';
 import { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
 import type { AcquireDeviceOptions } from '../runtime/device.js';
-import { bufferLimit, prepareNeRCo, recordForward, type ForwardOptions, type NeRCoGpuWeights } from './forward.js';
+import { bufferLimit, prepareNeRCo, recordForward, type ForwardOptions, type NeRCoGpuWeights, type Precision } from './forward.js';
 import { defaultBandRows, levelChannels, needsBands } from './forward-banded.js';
 import { bucketSize } from '../runtime/buffer-pool.js';
 import type { NeRCoWeights } from './load-weights.js';
@@ -55,7 +55,12 @@ export class NeRCoModel {
     this.lut = runtime.constant(INPUT_LUT, [256], 'input LUT');
   }
 
-  static async create(weights: NeRCoWeights, opts: AcquireDeviceOptions = {}): Promise<NeRCoModel> {
+  /**
+   * `precision` 'f16' (where the device has `shader-f16` and subgroups) stores the 3×3 conv
+   * weights and the ResBlock intermediates as f16; elsewhere the model runs in f32 without error.
+   * `model.precision` tells which one it got.
+   */
+  static async create(weights: NeRCoWeights, opts: AcquireDeviceOptions & { readonly precision?: Precision } = {}): Promise<NeRCoModel> {
     const runtime = await Runtime.create(opts);
     try {
       // Uploading the weights happens outside Runtime.run: catch its GPU errors here.
@@ -64,7 +69,7 @@ export class NeRCoModel {
       let model: NeRCoModel | undefined;
       let failure: unknown;
       try {
-        model = new NeRCoModel(runtime, weights, prepareNeRCo(runtime, weights));
+        model = new NeRCoModel(runtime, weights, prepareNeRCo(runtime, weights, { precision: opts.precision }));
       } catch (e) {
         failure = e;
       }
@@ -82,6 +87,9 @@ export class NeRCoModel {
   }
 
   get device(): GPUDevice { return this.runtime.device; }
+
+  /** The storage precision in effect: 'f16' only when asked for and supported by the device. */
+  get precision(): Precision { return this.gpu.precision; }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);

@@ -16,8 +16,8 @@ export interface NetHWeights {
   readonly output: Conv2dWeights;
 }
 
-export function prepareNetH(rt: Runtime, t: StateDict): NetHWeights {
-  const conv = (k: string) => prepareConv2d(rt, t.get(`${k}.weight`)!, t.get(`${k}.bias`) ?? null, `H.${k}`);
+export function prepareNetH(rt: Runtime, t: StateDict, precision: 'f32' | 'f16' = 'f32'): NetHWeights {
+  const conv = (k: string) => prepareConv2d(rt, t.get(`${k}.weight`)!, t.get(`${k}.bias`) ?? null, `H.${k}`, undefined, { precision });
   return {
     stem: conv('model.1'),
     blocks: [4, 5, 6].map((b) => ({ convA: conv(`model.${b}.conv_block.1`), convB: conv(`model.${b}.conv_block.5`) })),

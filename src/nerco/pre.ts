@@ -13,9 +13,9 @@ export interface PreWeights {
   readonly nrn: NrnWeights;
 }
 
-export function preparePre(rt: Runtime, config: PreConfig, t: StateDict): PreWeights {
+export function preparePre(rt: Runtime, config: PreConfig, t: StateDict, precision: 'f32' | 'f16' = 'f32'): PreWeights {
   const layers = config.mlpWidths.map((_, i) => ({ weight: t.get(`mlp.imnet.layers.${2 * i}.weight`)!, bias: t.get(`mlp.imnet.layers.${2 * i}.bias`)! }));
-  return { trunk: prepareTrunk(rt, t, config.nBlocks, 'Pre.'), nrn: prepareNrn(rt, layers, 'Pre.mlp') };
+  return { trunk: prepareTrunk(rt, t, config.nBlocks, 'Pre.', precision), nrn: prepareNrn(rt, layers, 'Pre.mlp') };
 }
 
 export interface PreOutputs {

@@ -28,8 +28,9 @@ function get(t: StateDict, key: string, prefix: string): HostTensor {
   return v;
 }
 
-export function prepareTrunk(rt: Runtime, t: StateDict, nBlocks: number, prefix: string): TrunkWeights {
-  const conv = (i: string) => prepareConv2d(rt, get(t, `model.${i}.weight`, prefix), get(t, `model.${i}.bias`, prefix), `${prefix}model.${i}`);
+/** `precision` 'f16': the 3×3 convs keep f16 weights where the kernel allows (see prepareConv2d). */
+export function prepareTrunk(rt: Runtime, t: StateDict, nBlocks: number, prefix: string, precision: 'f32' | 'f16' = 'f32'): TrunkWeights {
+  const conv = (i: string) => prepareConv2d(rt, get(t, `model.${i}.weight`, prefix), get(t, `model.${i}.bias`, prefix), `${prefix}model.${i}`, undefined, { precision });
   const convT = (i: number) => prepareConvTranspose2d(rt, get(t, `model.${i}.weight`, prefix), get(t, `model.${i}.bias`, prefix), `${prefix}model.${i}`);
   const blocks: ResBlockWeights[] = [];
   for (let b = 10; b < 10 + nBlocks; b++) blocks.push({ convA: conv(`${b}.conv_block.1`), convB: conv(`${b}.conv_block.5`) });
