@@ -29,9 +29,14 @@
 // neighbouring lanes by a shuffle). Channels then come two at a time (Cin even; Cout even for
 // Y_F16). Buffers are declared u32 and read through bitcast when they hold f32.
 //
+// CL = 2: each lane computes two output channels (o and o + 8 of a group of 16), so every shuffled
+// window value feeds twice the multiply-adds; worth it where the window is large against the taps
+// (stride 2). PY ≤ 4 then (the accumulators double). Weights: [group][ci][tap][c < CL][lane].
+//
 // Defines: PX (tile columns), PY (tile rows, 1–8), STRIDE (1, 2), PAD_MODE (0 none, 1 zero,
 // 2 reflect), NORM (0 none, 1 IN apply, 2 IN apply + ReLU), HAS_BIAS, ACT (0 none, 1 ReLU,
-// 2 tanh, 3 sigmoid), WG (invocations per workgroup, a multiple of 8), X_F16, W_F16, Y_F16.
+// 2 tanh, 3 sigmoid), WG (invocations per workgroup, a multiple of 8), X_F16, W_F16, Y_F16,
+// CL (output channels per lane, 1 or 2).
 struct Params {
   cin: i32,
   inH: i32,
@@ -70,6 +75,10 @@ var<private> taps: array<f32, 9>;
 // The second channel of a pair (f16 paths).
 var<private> win2: array<f32, NL>;
 var<private> taps2: array<f32, 9>;
+// CL = 2: the taps of the lane's second output channel (for the pair's first and second input).
+var<private> tapsB: array<f32, 9>;
+var<private> tapsB2: array<f32, 9>;
+var<private> e0: Row; var<private> e1: Row; var<private> e2: Row; var<private> e3: Row;
 var<private> a0: Row; var<private> a1: Row; var<private> a2: Row; var<private> a3: Row;
 var<private> a4: Row; var<private> a5: Row; var<private> a6: Row; var<private> a7: Row;
 // The first lane (subgroup_invocation_id) of this lane's group of 8.
@@ -105,32 +114,35 @@ fn windowRow(r: i32) -> array<f32, WX> {
 }
 
 // One kernel row (taps t0 … t0+2) applied to window row r, accumulated into an output row.
-fn kernelRow(acc: ptr<private, Row>, r: i32, t0: i32) {
+fn kernelRow(acc: ptr<private, Row>, accB: ptr<private, Row>, r: i32, t0: i32) {
   var v = windowRow(r);
   for (var px = 0; px < PX; px++) {
     let c = px * STRIDE;
     (*acc)[px] = fma(taps[t0 + 2], v[c + 2], fma(taps[t0 + 1], v[c + 1], fma(taps[t0], v[c], (*acc)[px])));
+    if (CL == 2) {
+      (*accB)[px] = fma(tapsB[t0 + 2], v[c + 2], fma(tapsB[t0 + 1], v[c + 1], fma(tapsB[t0], v[c], (*accB)[px])));
+    }
   }
 }
 
 // The 9 taps into output row py of the tile. Called with constant py, so that after inlining
 // every array index is a constant (registers, not scratch memory).
-fn outputRow(acc: ptr<private, Row>, py: i32) {
-  kernelRow(acc, py * STRIDE, 0);
-  kernelRow(acc, py * STRIDE + 1, 3);
-  kernelRow(acc, py * STRIDE + 2, 6);
+fn outputRow(acc: ptr<private, Row>, accB: ptr<private, Row>, py: i32) {
+  kernelRow(acc, accB, py * STRIDE, 0);
+  kernelRow(acc, accB, py * STRIDE + 1, 3);
+  kernelRow(acc, accB, py * STRIDE + 2, 6);
 }
 
 // The current channel (win, taps) into every output row of the tile.
 fn accumulate() {
-  outputRow(&a0, 0);
-  if (PY > 1) { outputRow(&a1, 1); }
-  if (PY > 2) { outputRow(&a2, 2); }
-  if (PY > 3) { outputRow(&a3, 3); }
-  if (PY > 4) { outputRow(&a4, 4); }
-  if (PY > 5) { outputRow(&a5, 5); }
-  if (PY > 6) { outputRow(&a6, 6); }
-  if (PY > 7) { outputRow(&a7, 7); }
+  outputRow(&a0, &e0, 0);
+  if (PY > 1) { outputRow(&a1, &e1, 1); }
+  if (PY > 2) { outputRow(&a2, &e2, 2); }
+  if (PY > 3) { outputRow(&a3, &e3, 3); }
+  if (PY > 4) { outputRow(&a4, &e0, 4); }
+  if (PY > 5) { outputRow(&a5, &e0, 5); }
+  if (PY > 6) { outputRow(&a6, &e0, 6); }
+  if (PY > 7) { outputRow(&a7, &e0, 7); }
 }
 
 // Window value v of a channel with statistics ms, as the conv sees it.
@@ -173,7 +185,8 @@ fn main(
   lane0 = sgi & ~7u;
   // This lane's output channel: its group of 8 in the workgroup, its lane in the group.
   let group = i32(wid.z) * (WG / 8) + i32(lid / 8u);
-  let o = group * 8 + l8;
+  let o = group * 8 * CL + l8;
+  let oB = o + 8;
 
   // Source offsets of this lane's window slots (computed once), and which are inside the image.
   var off: array<i32, NL>;
@@ -189,16 +202,21 @@ fn main(
   }
 
   var b = 0.0;
-  if (HAS_BIAS) { b = bias[o]; }
+  var bB = 0.0;
+  if (HAS_BIAS) {
+    b = bias[o];
+    if (CL == 2) { bB = bias[oB]; }
+  }
   for (var px = 0; px < PX; px++) {
     a0[px] = b; a1[px] = b; a2[px] = b; a3[px] = b;
+    e0[px] = bB; e1[px] = bB; e2[px] = bB; e3[px] = bB;
     a4[px] = b; a5[px] = b; a6[px] = b; a7[px] = b;
   }
 
   let plane = params.inH * params.inW;
   // Channels per step: pairs when the weights are f16 pairs.
   let step = select(1, 2, W_F16);
-  var wi = group * (params.cin / step) * 72 + l8;
+  var wi = group * (params.cin / step) * 72 * CL + l8;
   var chan = 0;
   // Input channels in groups of 8, so that the norm statistics too are loaded once per group of
   // lanes and shuffled (lane j holds channel g + j's).
@@ -221,20 +239,29 @@ fn main(
           win2[k] = prepare(v.y, ms2, inside[k]);
         }
         for (var t = 0; t < 9; t++) {
-          let w = unpack2x16float(weight[wi + 8 * t]);
+          let w = unpack2x16float(weight[wi + 8 * CL * t]);
           taps[t] = w.x;
           taps2[t] = w.y;
+          if (CL == 2) {
+            let w2 = unpack2x16float(weight[wi + 8 * CL * t + 8]);
+            tapsB[t] = w2.x;
+            tapsB2[t] = w2.y;
+          }
         }
-        wi += 72;
+        wi += 72 * CL;
         chan += 2 * plane;
         accumulate();
         win = win2;
         taps = taps2;
+        tapsB = tapsB2;
         accumulate();
       } else {
         for (var k = 0; k < NL; k++) { win[k] = prepare(bitcast<f32>(x[chan + off[k]]), ms, inside[k]); }
-        for (var t = 0; t < 9; t++) { taps[t] = bitcast<f32>(weight[wi + 8 * t]); }
-        wi += 72;
+        for (var t = 0; t < 9; t++) {
+          taps[t] = bitcast<f32>(weight[wi + 8 * CL * t]);
+          if (CL == 2) { tapsB[t] = bitcast<f32>(weight[wi + 8 * CL * t + 8]); }
+        }
+        wi += 72 * CL;
         chan += plane;
         accumulate();
       }
@@ -250,4 +277,11 @@ fn main(
   if (PY > 5) { store(&a5, o, oy0 + 5, ox0, ok, sgi); }
   if (PY > 6) { store(&a6, o, oy0 + 6, ox0, ok, sgi); }
   if (PY > 7) { store(&a7, o, oy0 + 7, ox0, ok, sgi); }
+  if (CL == 2) {
+    let okB = live && oB < params.cout;
+    store(&e0, oB, oy0, ox0, okB, sgi);
+    if (PY > 1) { store(&e1, oB, oy0 + 1, ox0, okB, sgi); }
+    if (PY > 2) { store(&e2, oB, oy0 + 2, ox0, okB, sgi); }
+    if (PY > 3) { store(&e3, oB, oy0 + 3, ox0, okB, sgi); }
+  }
 }

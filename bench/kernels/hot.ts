@@ -93,17 +93,18 @@ function cases(rt: Runtime, h: number, w: number): Case[] {
     tensors.push(t);
     return t;
   };
-  const kernels: Conv2dKernel[] = rt.hasSubgroups8 ? ['subgroup', 'portable'] : ['portable'];
+  // The 3×3 variants: the subgroup kernel with 1 and 2 output channels per lane, the portable one.
+  const kernels: [Conv2dKernel, 1 | 2][] = rt.hasSubgroups8 ? [['subgroup', 1], ['subgroup', 2], ['portable', 1]] : [['portable', 1]];
   const conv = (name: string, cin: number, cout: number, k: number, hh: number, ww: number, stride: 1 | 2, pad: number, padMode: 'zero' | 'reflect', norm: boolean, activation?: Activation) => {
-    for (const kernel of k === 3 ? kernels : ['portable' as const]) {
+    for (const [kernel, laneChannels] of k === 3 ? kernels : [['portable', 1] as const]) {
       const x = input(cin, hh, ww);
       const s = norm ? stats(cin) : undefined;
-      const wts = prepareConv2d(rt, host([cout, cin, k, k], 2, 1 / Math.sqrt(cin * k * k)), host([cout], 3), name, undefined, { kernel });
+      const wts = prepareConv2d(rt, host([cout, cin, k, k], 2, 1 / Math.sqrt(cin * k * k)), host([cout], 3), name, undefined, { kernel, laneChannels });
       const ho = Math.floor((hh + 2 * pad - k) / stride) + 1;
       const wo = Math.floor((ww + 2 * pad - k) / stride) + 1;
       out.push({
         name,
-        variant: kernel,
+        variant: kernel === 'subgroup' ? `sg cl${laneChannels}` : kernel,
         work: 2 * cout * cin * k * k * ho * wo,
         unit: 'GFLOP/s',
         call: async (rec) => [await conv2d(rec, wts, x, { stride, pad, padMode, activation, inputNorm: s ? { stats: s, relu: true } : undefined })],

@@ -32,22 +32,28 @@ export function conv2dSgTileFor(outH: number, outW: number): Conv2dSgTile {
   return { px: outW <= 4 ? 4 : 8, py: Math.min(4, outH) };
 }
 
+/** Output channels per lane (the shader's CL), fixed by the weight packing. */
+export type Conv2dSgLaneChannels = 1 | 2;
+
 /**
  * Weights repacked as [group of 8 output channels][ci][tap][lane] f32, or with `f16` (Cin even)
  * as [group][ci/2][tap][lane] u32 pairs (ci, ci+1) of f16; Cout padded to whole workgroups.
  */
-export function packConv2dSgWeights(weight: HostTensor, f16 = false): { packed: Float32Array | Uint32Array; paddedCout: number } {
+export function packConv2dSgWeights(weight: HostTensor, f16 = false, cl: Conv2dSgLaneChannels = 1): { packed: Float32Array | Uint32Array; paddedCout: number } {
   const [cout, cin, k] = weight.shape as [number, number, number, number];
-  const paddedCout = Math.ceil(cout / CHANNELS_PER_WORKGROUP) * CHANNELS_PER_WORKGROUP;
+  const perWorkgroup = CHANNELS_PER_WORKGROUP * cl;
+  const paddedCout = Math.ceil(cout / perWorkgroup) * perWorkgroup;
   const taps = k * k;
   const src = weight.data;
+  // Output channel o is lane o % 8 of sub-block c = (o / 8) % cl of group o / (8·cl).
+  const slot = (o: number) => ({ g: Math.floor(o / (8 * cl)), c: Math.floor(o / 8) % cl, l: o % 8 });
   if (f16) {
     const packed = new Uint32Array((paddedCout * cin * taps) / 2);
     for (let o = 0; o < cout; o++) {
-      const base = (o >> 3) * (cin / 2) * taps * 8 + (o & 7);
+      const { g, c, l } = slot(o);
       for (let ci = 0; ci < cin; ci += 2) {
         for (let t = 0; t < taps; t++) {
-          packed[base + ((ci / 2) * taps + t) * 8] = packF16Pair(src[(o * cin + ci) * taps + t]!, src[(o * cin + ci + 1) * taps + t]!);
+          packed[(((g * (cin / 2) + ci / 2) * taps + t) * cl + c) * 8 + l] = packF16Pair(src[(o * cin + ci) * taps + t]!, src[(o * cin + ci + 1) * taps + t]!);
         }
       }
     }
@@ -55,9 +61,9 @@ export function packConv2dSgWeights(weight: HostTensor, f16 = false): { packed: 
   }
   const packed = new Float32Array(paddedCout * cin * taps);
   for (let o = 0; o < cout; o++) {
-    const base = (o >> 3) * cin * taps * 8 + (o & 7);
+    const { g, c, l } = slot(o);
     for (let ci = 0; ci < cin; ci++) {
-      for (let t = 0; t < taps; t++) packed[base + (ci * taps + t) * 8] = src[(o * cin + ci) * taps + t]!;
+      for (let t = 0; t < taps; t++) packed[(((g * cin + ci) * taps + t) * cl + c) * 8 + l] = src[(o * cin + ci) * taps + t]!;
     }
   }
   return { packed, paddedCout };
@@ -74,6 +80,8 @@ export interface Conv2dSgCall {
   readonly weightF16: boolean;
   readonly inputF16: boolean;
   readonly outputF16: boolean;
+  /** Output channels per lane the weights are packed for. */
+  readonly laneChannels: Conv2dSgLaneChannels;
   readonly cin: number;
   readonly cout: number;
   readonly paddedCout: number;
@@ -94,6 +102,7 @@ export interface Conv2dSgCall {
 export async function dispatchConv2dSg(rec: Recorder, c: Conv2dSgCall): Promise<void> {
   const [, inH, inW] = c.input.shape as [number, number, number];
   const { px, py } = conv2dSgTileFor(c.outH, c.outW);
+  const cl = c.laneChannels;
   const tilesX = Math.ceil(c.outW / px);
   const tiles = Math.ceil(c.outH / py) * tilesX;
   const kernel = await rec.kernel({
@@ -111,6 +120,7 @@ export async function dispatchConv2dSg(rec: Recorder, c: Conv2dSgCall): Promise<
       X_F16: c.inputF16,
       W_F16: c.weightF16,
       Y_F16: c.outputF16,
+      CL: cl,
     },
   });
   // One workgroup per tile and 64 output channels: tiles folded into x/y past 65535.
@@ -123,6 +133,6 @@ export async function dispatchConv2dSg(rec: Recorder, c: Conv2dSgCall): Promise<
       cin: c.cin, inH, inW, cout: c.cout, outH: c.outH, outW: c.outW, pad: c.pad,
       tilesX, tiles, tilePitch: grid.pitch, imgH: c.imgH, inRow0: c.inRow0, outRow0: c.outRow0,
     },
-    workgroups: [grid.workgroups[0], grid.workgroups[1], c.paddedCout / CHANNELS_PER_WORKGROUP],
+    workgroups: [grid.workgroups[0], grid.workgroups[1], c.paddedCout / (CHANNELS_PER_WORKGROUP * cl)],
   });
 }

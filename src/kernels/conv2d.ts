@@ -71,6 +71,8 @@ export interface Conv2dWeights {
    * f16 (channel-pair packed) inputs and give f16 outputs on request (Conv2dOptions.outputDtype).
    */
   readonly weightF16: boolean;
+  /** Subgroup kernel: output channels per lane of the packing (1 or 2). */
+  readonly laneChannels: 1 | 2;
   readonly label: string;
   /** vec4 output-channel groups per invocation (the packing's innermost block). */
   readonly cob: number;
@@ -142,6 +144,12 @@ export interface PrepareConv2dOptions {
    * checks the device (Runtime.hasF16): see NeRCo's `precision` option.
    */
   readonly precision?: 'f32' | 'f16';
+  /**
+   * Subgroup kernel: output channels per lane (1 or 2, default 1). 2 shares each loaded input
+   * value between two output channels, which pays off where the input window is large against
+   * the taps (the stride-2 down convs); the kernel then needs PY ≤ 4, which it always uses.
+   */
+  readonly laneChannels?: 1 | 2;
 }
 
 /** The kernel prepareConv2d picks for a k×k conv on this runtime. */
@@ -178,7 +186,8 @@ export function prepareConv2d(
   const kernel = conv2dKernelFor(rt, k, opts, tiling);
   if (kernel === 'subgroup') {
     const weightF16 = opts.precision === 'f16' && cin % 2 === 0;
-    const { packed, paddedCout } = packConv2dSgWeights(weight, weightF16);
+    const laneChannels = opts.laneChannels ?? 1;
+    const { packed, paddedCout } = packConv2dSgWeights(weight, weightF16, laneChannels);
     const wT = rt.constant(packed, [packed.length], `${label}.weight`);
     let bT: GpuTensor | null = null;
     if (bias) {
@@ -186,7 +195,7 @@ export function prepareConv2d(
       b.set(bias.data.subarray(0, cout));
       bT = rt.constant(b, [paddedCout], `${label}.bias`);
     }
-    return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout, weightF16, label, cob: 1, coutBlocks: paddedCout / 4, fixedTiling: null };
+    return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout, weightF16, laneChannels, label, cob: 1, coutBlocks: paddedCout / 4, fixedTiling: null };
   }
   // A block of 4 channels per vec4; small Cout (the 3-channel heads) would waste most of a wider block.
   const cob = Math.min(tiling?.cob ?? DEFAULT_COB, Math.ceil(cout / 4));
@@ -215,7 +224,7 @@ export function prepareConv2d(
     b.set(bias.data.subarray(0, cout));
     bT = rt.constant(b, [padded], `${label}.bias`);
   }
-  return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout: padded, weightF16: false, label, cob, coutBlocks, fixedTiling: tiling ? { ...tiling, cob } : null };
+  return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout: padded, weightF16: false, laneChannels: 1, label, cob, coutBlocks, fixedTiling: tiling ? { ...tiling, cob } : null };
 }
 
 function checkTiling(t: Conv2dTiling, label: string): void {
@@ -286,7 +295,7 @@ export async function conv2d(rec: Recorder, w: Conv2dWeights, input: GpuTensor, 
     const out = outF16 ? outputTensorF16(rec, opts.output, [w.cout, ho, wo], label) : outputTensor(rec, opts.output, [w.cout, ho, wo], label);
     await dispatchConv2dSg(rec, {
       input, output: out, weight: w.weight, bias: w.bias, stats: opts.inputNorm?.stats ?? null, relu: opts.inputNorm?.relu ?? false,
-      weightF16: w.weightF16, inputF16: input.dtype === 'f16', outputF16: outF16,
+      weightF16: w.weightF16, inputF16: input.dtype === 'f16', outputF16: outF16, laneChannels: w.laneChannels,
       cin: w.cin, cout: w.cout, paddedCout: w.paddedCout, stride, pad, padMode, activationCode: ACTIVATION_CODE[opts.activation ?? 'none'],
       outH: ho, outW: wo, imgH, inRow0: band?.inRow0 ?? 0, outRow0: band?.outRow0 ?? 0, label,
     });

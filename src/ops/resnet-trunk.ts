@@ -30,11 +30,14 @@ function get(t: StateDict, key: string, prefix: string): HostTensor {
 
 /** `precision` 'f16': the 3×3 convs keep f16 weights where the kernel allows (see prepareConv2d). */
 export function prepareTrunk(rt: Runtime, t: StateDict, nBlocks: number, prefix: string, precision: 'f32' | 'f16' = 'f32'): TrunkWeights {
-  const conv = (i: string) => prepareConv2d(rt, get(t, `model.${i}.weight`, prefix), get(t, `model.${i}.bias`, prefix), `${prefix}model.${i}`, undefined, { precision });
+  // laneChannels 2 for the stride-2 down convs: their input window is 4× larger per output, so
+  // sharing each loaded value between two output channels halves the loads (bench -- kernels).
+  const conv = (i: string, laneChannels: 1 | 2 = 1) =>
+    prepareConv2d(rt, get(t, `model.${i}.weight`, prefix), get(t, `model.${i}.bias`, prefix), `${prefix}model.${i}`, undefined, { precision, laneChannels });
   const convT = (i: number) => prepareConvTranspose2d(rt, get(t, `model.${i}.weight`, prefix), get(t, `model.${i}.bias`, prefix), `${prefix}model.${i}`);
   const blocks: ResBlockWeights[] = [];
   for (let b = 10; b < 10 + nBlocks; b++) blocks.push({ convA: conv(`${b}.conv_block.1`), convB: conv(`${b}.conv_block.5`) });
-  return { stem: conv('1'), down: [conv('4'), conv('7')], blocks, up: [convT(10 + nBlocks), convT(13 + nBlocks)], prefix };
+  return { stem: conv('1'), down: [conv('4', 2), conv('7', 2)], blocks, up: [convT(10 + nBlocks), convT(13 + nBlocks)], prefix };
 }
 
 /**

@@ -31,6 +31,8 @@ interface Case {
   readonly norm?: 'plain' | 'relu';
   readonly bias?: boolean;
   readonly activation?: 'none' | 'relu' | 'tanh' | 'sigmoid';
+  /** Output channels per lane of the subgroup kernel (default 1). */
+  readonly laneChannels?: 1 | 2;
 }
 
 const host = (data: Float32Array, shape: number[]): HostTensor => ({ shape, data, sourceDtype: 'float32' });
@@ -58,7 +60,7 @@ async function check(c: Case, seed: number): Promise<void> {
   const f = { none: (v: number) => v, relu: (v: number) => Math.max(v, 0), tanh: Math.tanh, sigmoid: (v: number) => 1 / (1 + Math.exp(-v)) }[act];
   const ref = Float32Array.from(refConv2d(refIn, [c.cin, c.h, c.w], wt, [c.cout, c.cin, 3, 3], b, { stride: c.stride, pad: 1, padMode: c.padMode }), f);
 
-  const weights = prepareConv2d(rt, host(wt, [c.cout, c.cin, 3, 3]), b && host(b, [c.cout]), `sg ${c.name}`);
+  const weights = prepareConv2d(rt, host(wt, [c.cout, c.cin, 3, 3]), b && host(b, [c.cout]), `sg ${c.name}`, undefined, { laneChannels: c.laneChannels });
   expect(weights.kernel).toBe(expected(rt));
   const input = rt.upload(x, [c.cin, c.h, c.w], 'x');
   const statsT = stats ? rt.upload(stats, [c.cin, 2], 'stats') : null;
@@ -78,6 +80,9 @@ const CASES: Case[] = [
   { name: '16→24 stride 2 on odd 11×9 zero, norm + ReLU', cin: 16, cout: 24, h: 11, w: 9, stride: 2, padMode: 'zero', norm: 'relu' },
   { name: '9→8 stride 2 on 5×21 reflect, relu', cin: 9, cout: 8, h: 5, w: 21, stride: 2, padMode: 'reflect', activation: 'relu' },
   { name: '256→256 on 5×6 reflect, norm + ReLU (full depth)', cin: 256, cout: 256, h: 5, w: 6, stride: 1, padMode: 'reflect', norm: 'relu' },
+  // Two output channels per lane (the down convs' packing): Cout padded to 128 per workgroup.
+  { name: '2 channels per lane: 18→70 stride 2 on odd 13×11 zero, norm + ReLU', cin: 18, cout: 70, h: 13, w: 11, stride: 2, padMode: 'zero', norm: 'relu', laneChannels: 2 },
+  { name: '2 channels per lane: 8→140 on 6×9 reflect, tanh', cin: 8, cout: 140, h: 6, w: 9, stride: 1, padMode: 'reflect', activation: 'tanh', laneChannels: 2 },
 ];
 
 describe('conv2d subgroup kernel (3×3) vs the CPU reference (tolerance 1e-5·(1+max|ref|))', () => {

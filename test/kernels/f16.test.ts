@@ -71,7 +71,7 @@ describe('f16 host rounding', () => {
 });
 
 describe('f16 storage kernels vs the CPU reference (bounds from f16 rounding, see above)', () => {
-  it('conv with f16 weights, f32 input and output (the down convs): |Δ| ≤ 2⁻¹¹·Σ|w||x| + 1e-5·(1+max|y|)', async () => {
+  it('conv with f16 weights, f32 input and output (the down convs, 2 channels per lane): |Δ| ≤ 2⁻¹¹·Σ|w||x| + 1e-5·(1+max|y|)', async () => {
     const rt = await testRuntime();
     expect(rt.hasSubgroups8).toBe(true);
     const rng = makeRng(41);
@@ -83,7 +83,7 @@ describe('f16 storage kernels vs the CPU reference (bounds from f16 rounding, se
     const opts = { stride: 2 as const, pad: 1, padMode: 'zero' as const };
     const ref = refConv2d(x, [cin, h, w], wt, [cout, cin, 3, 3], b, opts);
     const bound = Float32Array.from(refConv2d(Float32Array.from(x, Math.abs), [cin, h, w], Float32Array.from(wt, Math.abs), [cout, cin, 3, 3], null, opts), (v) => U * v);
-    const weights = prepareConv2d(rt, host(wt, [cout, cin, 3, 3]), host(b, [cout]), 'f16 weights', undefined, { precision: 'f16' });
+    const weights = prepareConv2d(rt, host(wt, [cout, cin, 3, 3]), host(b, [cout]), 'f16 weights', undefined, { precision: 'f16', laneChannels: 2 });
     expect(weights.weightF16).toBe(true);
     const input = rt.upload(x, [cin, h, w], 'x');
     const out = await rt.run((rec) => conv2d(rec, weights, input, opts));
