@@ -1,10 +1,11 @@
 /**
- * Benchmarks. `npm run bench -- e2e --size 64x64 [--runs 5] [--weights <dir|file>] [--json]`
+ * Benchmarks. `npm run bench -- e2e --size 64x64 [--runs 5] [--precision f16] [--weights <dir|file>] [--json]`
  * End to end on the fixture-size NeRCo (full widths) by default: cold (first call, pipeline
  * creation included) and warm (median) times of the whole pass, a per-net breakdown (Pre, netH,
  * G_A, each recorded and timed alone), and GPU memory (weights + pooled activations peak).
  */
 import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolveWeights } from '../src/nerco/load.js';
@@ -40,14 +41,14 @@ async function timeRun(rt: Runtime, record: (rec: Recorder) => Promise<GpuTensor
 }
 
 async function e2e(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { size: { type: 'string', default: '64x64' }, runs: { type: 'string', default: '5' }, weights: { type: 'string' }, json: { type: 'boolean' }, adapter: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { size: { type: 'string', default: '64x64' }, runs: { type: 'string', default: '5' }, weights: { type: 'string' }, json: { type: 'boolean' }, adapter: { type: 'string' }, precision: { type: 'string', default: 'f32' } } });
   const [h, w] = parseSize(values.size!);
   const runs = Number(values.runs);
   const weightsPath = values.weights ?? (existsSync(FIXTURE_WEIGHTS) ? FIXTURE_WEIGHTS : undefined);
   const weights = await resolveWeights(weightsPath);
   const rt = await Runtime.create({ adapter: values.adapter });
   try {
-    const gpu = prepareNeRCo(rt, weights);
+    const gpu = prepareNeRCo(rt, weights, { precision: values.precision === 'f16' ? 'f16' : 'f32' });
     const input = new Float32Array(3 * h * w);
     for (let i = 0; i < input.length; i++) input[i] = Math.sin(i * 0.37) * 0.8 - 0.1;
     const realA = rt.upload(input, [3, h, w], 'real_A');
@@ -81,6 +82,8 @@ async function e2e(argv: string[]): Promise<void> {
     const mem = rt.memoryStats();
     const result = {
       adapter: rt.adapterName,
+      precision: gpu.precision,
+      loadavg: loadavg()[0],
       size: [h, w],
       weights: weightsPath ?? 'default',
       cold_ms: coldMs,
@@ -91,7 +94,7 @@ async function e2e(argv: string[]): Promise<void> {
       gpu_memory_mb: { weights: mem.constantBytes / 2 ** 20, activations_peak: mem.poolPeakBytes / 2 ** 20, uniforms: mem.uniformBytes / 2 ** 20, total_peak: mem.peakTotalBytes / 2 ** 20 },
     };
     if (!values.json) {
-      console.log(`adapter ${result.adapter}, ${h}×${w}, weights ${result.weights}`);
+      console.log(`adapter ${result.adapter}, ${h}×${w}, ${result.precision}, weights ${result.weights}; load average ${result.loadavg!.toFixed(1)}`);
       console.log(`cold ${coldMs.toFixed(0)} ms, warm median ${result.warm_ms.toFixed(1)} ms (${warm.map((x) => x.toFixed(0)).join(', ')})`);
       if (bandRows === null) console.log(`per net (warm median): ${Object.entries(perNet).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
       else console.log(`row bands of ${bandRows} rows (per-net breakdown skipped: the parts run unbanded)`);
