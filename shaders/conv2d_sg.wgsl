@@ -1,4 +1,4 @@
-// Conv2d 3×3 (stride 1 or 2) with the input window shared through subgroup shuffles:
+// Conv2d K×K (3 or 7; stride 1 or 2) with the input window shared through subgroup shuffles:
 // input [Cin,H,W] → output [Cout,Ho,Wo]. Needs `enable subgroups;` and subgroups of ≥ 8 lanes.
 //
 // Why this shape (measured on lavapipe, see docs/PERFORMANCE.md): there every storage-buffer load
@@ -33,7 +33,7 @@
 // window value feeds twice the multiply-adds; worth it where the window is large against the taps
 // (stride 2). PY ≤ 4 then (the accumulators double). Weights: [group][ci][tap][c < CL][lane].
 //
-// Defines: PX (tile columns), PY (tile rows, 1–8), STRIDE (1, 2), PAD_MODE (0 none, 1 zero,
+// Defines: K (3 or 7), PX (tile columns), PY (tile rows, 1–8), STRIDE (1, 2), PAD_MODE (0 none, 1 zero,
 // 2 reflect), NORM (0 none, 1 IN apply, 2 IN apply + ReLU), HAS_BIAS, ACT (0 none, 1 ReLU,
 // 2 tanh, 3 sigmoid), WG (invocations per workgroup, a multiple of 8), X_F16, W_F16, Y_F16,
 // CL (output channels per lane, 1 or 2).
@@ -64,20 +64,21 @@ struct Params {
 @group(0) @binding(4) var<storage, read> stats: array<vec2f>;
 @group(0) @binding(5) var<storage, read_write> y: array<u32>;
 
-const WX = (PX - 1) * STRIDE + 3;
-const WY = (PY - 1) * STRIDE + 3;
+const WX = (PX - 1) * STRIDE + K;
+const WY = (PY - 1) * STRIDE + K;
+const KK = K * K;
 const WN = WX * WY;
 // Window values per lane: slot e of the window lives in lane e % 8 of win[e / 8].
 const NL = (WN + 7) / 8;
 
 var<private> win: array<f32, NL>;
-var<private> taps: array<f32, 9>;
+var<private> taps: array<f32, KK>;
 // The second channel of a pair (f16 paths).
 var<private> win2: array<f32, NL>;
-var<private> taps2: array<f32, 9>;
+var<private> taps2: array<f32, KK>;
 // CL = 2: the taps of the lane's second output channel (for the pair's first and second input).
-var<private> tapsB: array<f32, 9>;
-var<private> tapsB2: array<f32, 9>;
+var<private> tapsB: array<f32, KK>;
+var<private> tapsB2: array<f32, KK>;
 var<private> e0: Row; var<private> e1: Row; var<private> e2: Row; var<private> e3: Row;
 var<private> a0: Row; var<private> a1: Row; var<private> a2: Row; var<private> a3: Row;
 var<private> a4: Row; var<private> a5: Row; var<private> a6: Row; var<private> a7: Row;
@@ -118,9 +119,13 @@ fn kernelRow(acc: ptr<private, Row>, accB: ptr<private, Row>, r: i32, t0: i32) {
   var v = windowRow(r);
   for (var px = 0; px < PX; px++) {
     let c = px * STRIDE;
-    (*acc)[px] = fma(taps[t0 + 2], v[c + 2], fma(taps[t0 + 1], v[c + 1], fma(taps[t0], v[c], (*acc)[px])));
+    var s = (*acc)[px];
+    for (var kx = 0; kx < K; kx++) { s = fma(taps[t0 + kx], v[c + kx], s); }
+    (*acc)[px] = s;
     if (CL == 2) {
-      (*accB)[px] = fma(tapsB[t0 + 2], v[c + 2], fma(tapsB[t0 + 1], v[c + 1], fma(tapsB[t0], v[c], (*accB)[px])));
+      var sB = (*accB)[px];
+      for (var kx = 0; kx < K; kx++) { sB = fma(tapsB[t0 + kx], v[c + kx], sB); }
+      (*accB)[px] = sB;
     }
   }
 }
@@ -128,9 +133,16 @@ fn kernelRow(acc: ptr<private, Row>, accB: ptr<private, Row>, r: i32, t0: i32) {
 // The 9 taps into output row py of the tile. Called with constant py, so that after inlining
 // every array index is a constant (registers, not scratch memory).
 fn outputRow(acc: ptr<private, Row>, accB: ptr<private, Row>, py: i32) {
+  // Written out (not a loop) so that every index is a constant after inlining.
   kernelRow(acc, accB, py * STRIDE, 0);
-  kernelRow(acc, accB, py * STRIDE + 1, 3);
-  kernelRow(acc, accB, py * STRIDE + 2, 6);
+  kernelRow(acc, accB, py * STRIDE + 1, K);
+  kernelRow(acc, accB, py * STRIDE + 2, 2 * K);
+  if (K > 3) {
+    kernelRow(acc, accB, py * STRIDE + 3, 3 * K);
+    kernelRow(acc, accB, py * STRIDE + 4, 4 * K);
+    kernelRow(acc, accB, py * STRIDE + 5, 5 * K);
+    kernelRow(acc, accB, py * STRIDE + 6, 6 * K);
+  }
 }
 
 // The current channel (win, taps) into every output row of the tile.
@@ -216,7 +228,7 @@ fn main(
   let plane = params.inH * params.inW;
   // Channels per step: pairs when the weights are f16 pairs.
   let step = select(1, 2, W_F16);
-  var wi = group * (params.cin / step) * 72 * CL + l8;
+  var wi = group * (params.cin / step) * 8 * KK * CL + l8;
   var chan = 0;
   // Input channels in groups of 8, so that the norm statistics too are loaded once per group of
   // lanes and shuffled (lane j holds channel g + j's).
@@ -238,7 +250,7 @@ fn main(
           win[k] = prepare(v.x, ms, inside[k]);
           win2[k] = prepare(v.y, ms2, inside[k]);
         }
-        for (var t = 0; t < 9; t++) {
+        for (var t = 0; t < KK; t++) {
           let w = unpack2x16float(weight[wi + 8 * CL * t]);
           taps[t] = w.x;
           taps2[t] = w.y;
@@ -248,7 +260,7 @@ fn main(
             tapsB2[t] = w2.y;
           }
         }
-        wi += 72 * CL;
+        wi += 8 * KK * CL;
         chan += 2 * plane;
         accumulate();
         win = win2;
@@ -257,11 +269,11 @@ fn main(
         accumulate();
       } else {
         for (var k = 0; k < NL; k++) { win[k] = prepare(bitcast<f32>(x[chan + off[k]]), ms, inside[k]); }
-        for (var t = 0; t < 9; t++) {
+        for (var t = 0; t < KK; t++) {
           taps[t] = bitcast<f32>(weight[wi + 8 * CL * t]);
           if (CL == 2) { tapsB[t] = bitcast<f32>(weight[wi + 8 * CL * t + 8]); }
         }
-        wi += 72 * CL;
+        wi += 8 * KK * CL;
         chan += plane;
         accumulate();
       }

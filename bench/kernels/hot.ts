@@ -96,7 +96,8 @@ function cases(rt: Runtime, h: number, w: number): Case[] {
   // The 3×3 variants: the subgroup kernel with 1 and 2 output channels per lane, the portable one.
   const kernels: [Conv2dKernel, 1 | 2][] = rt.hasSubgroups8 ? [['subgroup', 1], ['subgroup', 2], ['portable', 1]] : [['portable', 1]];
   const conv = (name: string, cin: number, cout: number, k: number, hh: number, ww: number, stride: 1 | 2, pad: number, padMode: 'zero' | 'reflect', norm: boolean, activation?: Activation) => {
-    for (const [kernel, laneChannels] of k === 3 ? kernels : [['portable', 1] as const]) {
+    const variants = k === 3 ? kernels : k === 7 && cout >= 32 ? kernels.filter(([, cl]) => cl === 1) : [['portable', 1] as const];
+    for (const [kernel, laneChannels] of variants) {
       const x = input(cin, hh, ww);
       const s = norm ? stats(cin) : undefined;
       const wts = prepareConv2d(rt, host([cout, cin, k, k], 2, 1 / Math.sqrt(cin * k * k)), host([cout], 3), name, undefined, { kernel, laneChannels });

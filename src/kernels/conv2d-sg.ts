@@ -84,6 +84,8 @@ export interface Conv2dSgCall {
   readonly laneChannels: Conv2dSgLaneChannels;
   readonly cin: number;
   readonly cout: number;
+  /** Kernel size: 3 or 7. */
+  readonly k: number;
   readonly paddedCout: number;
   readonly stride: 1 | 2;
   readonly pad: number;
@@ -109,6 +111,7 @@ export async function dispatchConv2dSg(rec: Recorder, c: Conv2dSgCall): Promise<
     shader: 'conv2d_sg',
     subgroups: true,
     defines: {
+      K: c.k,
       PX: px,
       PY: py,
       STRIDE: c.stride,

@@ -152,14 +152,18 @@ export interface PrepareConv2dOptions {
   readonly laneChannels?: 1 | 2;
 }
 
-/** The kernel prepareConv2d picks for a k×k conv on this runtime. */
-export function conv2dKernelFor(rt: Runtime, k: number, opts: PrepareConv2dOptions = {}, tiling?: Conv2dTiling): Conv2dKernel {
+/**
+ * The kernel prepareConv2d picks for a k×k conv with `cout` outputs on this runtime: the subgroup
+ * kernel for 3×3 convs, and for 7×7 ones with at least 32 outputs (the stems; a 3-channel head
+ * would leave most of each 8-lane group idle), on devices with subgroups of ≥ 8 lanes.
+ */
+export function conv2dKernelFor(rt: Runtime, k: number, opts: PrepareConv2dOptions = {}, tiling?: Conv2dTiling, cout = 64): Conv2dKernel {
   const wanted = tiling ? 'portable' : (opts.kernel ?? 'auto');
-  if (wanted === 'subgroup' && (k !== 3 || !rt.hasSubgroups8)) {
-    throw new InvalidArgumentError(`the subgroup conv kernel needs a 3×3 conv and a device with subgroups of ≥ 8 lanes (k = ${k}, subgroups: ${rt.hasSubgroups8})`);
+  if (wanted === 'subgroup' && ((k !== 3 && k !== 7) || !rt.hasSubgroups8)) {
+    throw new InvalidArgumentError(`the subgroup conv kernel needs a 3×3 or 7×7 conv and a device with subgroups of ≥ 8 lanes (k = ${k}, subgroups: ${rt.hasSubgroups8})`);
   }
   if (wanted !== 'auto') return wanted;
-  return k === 3 && rt.hasSubgroups8 ? 'subgroup' : 'portable';
+  return rt.hasSubgroups8 && (k === 3 || (k === 7 && cout >= 32)) ? 'subgroup' : 'portable';
 }
 
 /**
@@ -183,7 +187,7 @@ export function prepareConv2d(
     throw new InvalidArgumentError(`${label}: conv2d bias must be [${cout}], got [${bias.shape.join(', ')}]`);
   }
   if (tiling) checkTiling(tiling, label);
-  const kernel = conv2dKernelFor(rt, k, opts, tiling);
+  const kernel = conv2dKernelFor(rt, k, opts, tiling, cout);
   if (kernel === 'subgroup') {
     const weightF16 = opts.precision === 'f16' && cin % 2 === 0;
     const laneChannels = opts.laneChannels ?? 1;
@@ -296,7 +300,7 @@ export async function conv2d(rec: Recorder, w: Conv2dWeights, input: GpuTensor, 
     await dispatchConv2dSg(rec, {
       input, output: out, weight: w.weight, bias: w.bias, stats: opts.inputNorm?.stats ?? null, relu: opts.inputNorm?.relu ?? false,
       weightF16: w.weightF16, inputF16: input.dtype === 'f16', outputF16: outF16, laneChannels: w.laneChannels,
-      cin: w.cin, cout: w.cout, paddedCout: w.paddedCout, stride, pad, padMode, activationCode: ACTIVATION_CODE[opts.activation ?? 'none'],
+      cin: w.cin, cout: w.cout, k: w.k, paddedCout: w.paddedCout, stride, pad, padMode, activationCode: ACTIVATION_CODE[opts.activation ?? 'none'],
       outH: ho, outW: wo, imgH, inRow0: band?.inRow0 ?? 0, outRow0: band?.outRow0 ?? 0, label,
     });
     return out;

@@ -33,6 +33,8 @@ interface Case {
   readonly activation?: 'none' | 'relu' | 'tanh' | 'sigmoid';
   /** Output channels per lane of the subgroup kernel (default 1). */
   readonly laneChannels?: 1 | 2;
+  /** Kernel size (default 3); 7 with pad 3 (the stems). */
+  readonly k?: 3 | 7;
 }
 
 const host = (data: Float32Array, shape: number[]): HostTensor => ({ shape, data, sourceDtype: 'float32' });
@@ -44,7 +46,9 @@ function expected(rt: Runtime): Conv2dKernel {
 async function check(c: Case, seed: number): Promise<void> {
   const rt = await testRuntime();
   const rng = makeRng(seed);
-  const fan = c.cin * 9;
+  const k = c.k ?? 3;
+  const pad = (k - 1) / 2;
+  const fan = c.cin * k * k;
   const x = c.norm
     ? Float32Array.from(randn(rng, c.cin * c.h * c.w), (v, i) => 2 * v * (1 + (Math.floor(i / (c.h * c.w)) % 3)) - 1)
     : uniform(rng, c.cin * c.h * c.w);
@@ -58,13 +62,13 @@ async function check(c: Case, seed: number): Promise<void> {
   }
   const act = c.activation ?? 'none';
   const f = { none: (v: number) => v, relu: (v: number) => Math.max(v, 0), tanh: Math.tanh, sigmoid: (v: number) => 1 / (1 + Math.exp(-v)) }[act];
-  const ref = Float32Array.from(refConv2d(refIn, [c.cin, c.h, c.w], wt, [c.cout, c.cin, 3, 3], b, { stride: c.stride, pad: 1, padMode: c.padMode }), f);
+  const ref = Float32Array.from(refConv2d(refIn, [c.cin, c.h, c.w], wt, [c.cout, c.cin, k, k], b, { stride: c.stride, pad, padMode: c.padMode }), f);
 
-  const weights = prepareConv2d(rt, host(wt, [c.cout, c.cin, 3, 3]), b && host(b, [c.cout]), `sg ${c.name}`, undefined, { laneChannels: c.laneChannels });
+  const weights = prepareConv2d(rt, host(wt, [c.cout, c.cin, k, k]), b && host(b, [c.cout]), `sg ${c.name}`, undefined, { laneChannels: c.laneChannels });
   expect(weights.kernel).toBe(expected(rt));
   const input = rt.upload(x, [c.cin, c.h, c.w], 'x');
   const statsT = stats ? rt.upload(stats, [c.cin, 2], 'stats') : null;
-  const opts: Conv2dOptions = { stride: c.stride, pad: 1, padMode: c.padMode, activation: act, inputNorm: statsT ? { stats: statsT, relu: c.norm === 'relu' } : undefined };
+  const opts: Conv2dOptions = { stride: c.stride, pad, padMode: c.padMode, activation: act, inputNorm: statsT ? { stats: statsT, relu: c.norm === 'relu' } : undefined };
   const out = await rt.run((rec) => conv2d(rec, weights, input, opts));
   const got = await rt.read(out);
   const maxRef = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -83,9 +87,13 @@ const CASES: Case[] = [
   // Two output channels per lane (the down convs' packing): Cout padded to 128 per workgroup.
   { name: '2 channels per lane: 18→70 stride 2 on odd 13×11 zero, norm + ReLU', cin: 18, cout: 70, h: 13, w: 11, stride: 2, padMode: 'zero', norm: 'relu', laneChannels: 2 },
   { name: '2 channels per lane: 8→140 on 6×9 reflect, tanh', cin: 8, cout: 140, h: 6, w: 9, stride: 1, padMode: 'reflect', activation: 'tanh', laneChannels: 2 },
+  // 7×7 with ≥ 32 outputs (the stems): the same kernel with K = 7.
+  { name: '7×7 3→64 on 13×11 reflect3 (stem)', cin: 3, cout: 64, h: 13, w: 11, stride: 1, padMode: 'reflect', k: 7 },
+  { name: '7×7 6→40 on 4×4 reflect3 (p = n−1), norm + ReLU', cin: 6, cout: 40, h: 4, w: 4, stride: 1, padMode: 'reflect', norm: 'relu', k: 7 },
+  { name: '7×7 5→33 stride 2 on odd 9×7 zero3, sigmoid', cin: 5, cout: 33, h: 9, w: 7, stride: 2, padMode: 'zero', activation: 'sigmoid', k: 7 },
 ];
 
-describe('conv2d subgroup kernel (3×3) vs the CPU reference (tolerance 1e-5·(1+max|ref|))', () => {
+describe('conv2d subgroup kernel (3×3, 7×7) vs the CPU reference (tolerance 1e-5·(1+max|ref|))', () => {
   CASES.forEach((c, i) => {
     it(c.name, async () => { await check(c, 500 + i); });
   });
@@ -114,10 +122,12 @@ describe('conv2d subgroup kernel (3×3) vs the CPU reference (tolerance 1e-5·(1
   it('picks the kernel by size and device; a forced tiling or kernel is honoured or refused', async () => {
     const rt = await testRuntime();
     expect(conv2dKernelFor(rt, 3)).toBe(expected(rt));
-    expect(conv2dKernelFor(rt, 7)).toBe('portable');
+    expect(conv2dKernelFor(rt, 7, {}, undefined, 64)).toBe(expected(rt));
+    expect(conv2dKernelFor(rt, 7, {}, undefined, 3)).toBe('portable');
+    expect(conv2dKernelFor(rt, 1)).toBe('portable');
     expect(conv2dKernelFor(rt, 3, { kernel: 'portable' })).toBe('portable');
     expect(conv2dKernelFor(rt, 3, {}, { px: 4, py: 1, cob: 1 })).toBe('portable');
-    expect(() => conv2dKernelFor(rt, 7, { kernel: 'subgroup' })).toThrow(InvalidArgumentError);
+    expect(() => conv2dKernelFor(rt, 5, { kernel: 'subgroup' })).toThrow(InvalidArgumentError);
     if (!rt.hasSubgroups8) expect(() => conv2dKernelFor(rt, 3, { kernel: 'subgroup' })).toThrow(InvalidArgumentError);
     // Tiles: 8×4, narrower on narrow maps and no taller than the map.
     expect(conv2dSgTileFor(16, 16)).toEqual({ px: 8, py: 4 });
