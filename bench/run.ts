@@ -113,10 +113,12 @@ if (cmd === 'e2e') await e2e(rest);
 else if (cmd === 'profile') await (await import('./profile.js')).profile(rest);
 else if (cmd === 'peak') await (await import('./kernels/peak.js')).peak(rest);
 else if (cmd === 'kernels') await (await import('./kernels/hot.js')).kernels(rest);
+else if (cmd === 'f16') await (await import('./f16.js')).f16(rest);
 else {
   console.error('usage: npm run bench -- e2e --size HxW [--runs N] [--weights <dir|file>] [--json]\n' +
     '       npm run bench -- profile --size HxW [--runs N] [--top N] [--json]   (per-kernel GPU timestamps)\n' +
     '       npm run bench -- peak [--json]   (adapter FMA throughput and copy bandwidth)\n' +
-    '       npm run bench -- kernels [--size HxW] [--runs N] [--only text] [--json]   (every hot kernel vs the peaks)');
+    '       npm run bench -- kernels [--size HxW] [--runs N] [--only text] [--json]   (every hot kernel vs the peaks)\n' +
+    '       npm run bench -- f16 [--size HxW] [--runs N] [--json]   (f16 storage vs f32, alternating)');
   process.exit(2);
 }
