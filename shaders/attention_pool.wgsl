@@ -35,8 +35,7 @@ const BLOCK = 8u;
 // Identity of max for lanes without data (a const-expression infinity is a shader error in WGSL).
 const LOWEST = -0x1.fffffep+127f;
 
-var<workgroup> tree_sum: array<f32, LANES>;
-var<workgroup> tree_max: array<f32, LANES>;
+// #include "lib/tree_sum_max.wgsl"
 
 // How many times index i of a length-n axis appears after ReflectionPad(3); 0 outside [0, n).
 fn multiplicity(i: u32, n: u32) -> f32 {
@@ -93,19 +92,10 @@ fn main(
     lane_sum = (weighted.x + weighted.y) + (weighted.z + weighted.w);
     lane_max = max(max(mx.x, mx.y), max(mx.z, mx.w));
   }
-  tree_sum[li] = lane_sum;
-  tree_max[li] = lane_max;
-  workgroupBarrier();
-  for (var stride = LANES / 2u; stride > 0u; stride >>= 1u) {
-    if (li < stride) {
-      tree_sum[li] += tree_sum[li + stride];
-      tree_max[li] = max(tree_max[li], tree_max[li + stride]);
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum_max(li, lane_sum, lane_max);
   if (li == 0u) {
     let at = c * params.parts + params.part_base + wg.y * params.parts_x + wg.x;
-    partial_sum[at] = tree_sum[0];
-    partial_max[at] = tree_max[0];
+    partial_sum[at] = total.x;
+    partial_max[at] = total.y;
   }
 }

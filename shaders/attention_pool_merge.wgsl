@@ -18,8 +18,7 @@ struct Params {
 const LANES = 64u;
 const LOWEST = -0x1.fffffep+127f;
 
-var<workgroup> tree_sum: array<f32, LANES>;
-var<workgroup> tree_max: array<f32, LANES>;
+// #include "lib/tree_sum_max.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -31,18 +30,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     s += partial_sum[base + i];
     m = max(m, partial_max[base + i]);
   }
-  tree_sum[li] = s;
-  tree_max[li] = m;
-  workgroupBarrier();
-  for (var stride = LANES / 2u; stride > 0u; stride >>= 1u) {
-    if (li < stride) {
-      tree_sum[li] += tree_sum[li + stride];
-      tree_max[li] = max(tree_max[li], tree_max[li + stride]);
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum_max(li, s, m);
   if (li == 0u) {
-    pooled[c] = tree_sum[0] * params.inv_count;
-    pooled[params.channels + c] = tree_max[0];
+    pooled[c] = total.x * params.inv_count;
+    pooled[params.channels + c] = total.y;
   }
 }

@@ -87,14 +87,7 @@ var<private> lane0: u32;
 
 alias Row = array<f32, PX>;
 
-fn source(i: i32, n: i32) -> i32 {
-  var r = i;
-  if (PAD_MODE == 2) {
-    r = select(r, -r, r < 0);
-    r = select(r, 2 * (n - 1) - r, r > n - 1);
-  }
-  return clamp(r, 0, n - 1);
-}
+// #include "lib/pad_source.wgsl"
 
 fn activate(v: f32) -> f32 {
   if (ACT == 1) { return max(v, 0.0); }

@@ -20,20 +20,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> partials: array<f32>;  // [C, chunks, 2] (mean, M2)
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;  // [C, 2] (mean, invStd)
 
-var<workgroup> wg_count: array<u32, WG>;
-var<workgroup> wg_mean: array<f32, WG>;
-var<workgroup> wg_m2: array<f32, WG>;
-
-struct Moments { count: u32, mean: f32, m2: f32 }
-
-fn merge(a: Moments, b: Moments) -> Moments {
-  if (b.count == 0u) { return a; }
-  if (a.count == 0u) { return b; }
-  let n = a.count + b.count;
-  let d = b.mean - a.mean;
-  let fb = f32(b.count) / f32(n);
-  return Moments(n, a.mean + d * fb, a.m2 + b.m2 + d * d * f32(a.count) * fb);
-}
+// #include "lib/moments.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -46,23 +33,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     let count = min(params.chunk, inBand - (k - band * params.bandChunks) * params.chunk);
     acc = merge(acc, Moments(count, partials[at], partials[at + 1u]));
   }
-  wg_count[lid] = acc.count;
-  wg_mean[lid] = acc.mean;
-  wg_m2[lid] = acc.m2;
-  workgroupBarrier();
-
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      let m = merge(Moments(wg_count[lid], wg_mean[lid], wg_m2[lid]), Moments(wg_count[lid + s], wg_mean[lid + s], wg_m2[lid + s]));
-      wg_count[lid] = m.count;
-      wg_mean[lid] = m.mean;
-      wg_m2[lid] = m.m2;
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_merge(lid, acc);
 
   if (lid == 0u) {
-    stats[2u * c] = wg_mean[0];
-    stats[2u * c + 1u] = inverseSqrt(wg_m2[0] / f32(params.plane) + params.eps);
+    stats[2u * c] = total.mean;
+    stats[2u * c + 1u] = inverseSqrt(total.m2 / f32(params.plane) + params.eps);
   }
 }

@@ -21,22 +21,7 @@ struct Params {
 // FINALIZE: [C, 2] (mean, invStd). Otherwise: [C, chunks, 2] (mean, M2) per chunk.
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-var<workgroup> wg_count: array<u32, WG>;
-var<workgroup> wg_mean: array<f32, WG>;
-var<workgroup> wg_m2: array<f32, WG>;
-
-struct Moments { count: u32, mean: f32, m2: f32 }
-
-// Chan, Golub & LeVeque's pairwise update: exact in exact arithmetic, and stable because it only
-// combines centred quantities.
-fn merge(a: Moments, b: Moments) -> Moments {
-  if (b.count == 0u) { return a; }
-  if (a.count == 0u) { return b; }
-  let n = a.count + b.count;
-  let d = b.mean - a.mean;
-  let fb = f32(b.count) / f32(n);
-  return Moments(n, a.mean + d * fb, a.m2 + b.m2 + d * d * f32(a.count) * fb);
-}
+// #include "lib/moments.wgsl"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -61,29 +46,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     let d = x[base + i] - mean;
     m2 += d * d;
   }
-  wg_count[lid] = count;
-  wg_mean[lid] = mean;
-  wg_m2[lid] = m2;
-  workgroupBarrier();
-
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      let m = merge(Moments(wg_count[lid], wg_mean[lid], wg_m2[lid]), Moments(wg_count[lid + s], wg_mean[lid + s], wg_m2[lid + s]));
-      wg_count[lid] = m.count;
-      wg_mean[lid] = m.mean;
-      wg_m2[lid] = m.m2;
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_merge(lid, Moments(count, mean, m2));
 
   if (lid == 0u) {
     if (FINALIZE) {
-      out[2u * c] = wg_mean[0];
-      out[2u * c + 1u] = inverseSqrt(wg_m2[0] / f32(params.plane) + params.eps);
+      out[2u * c] = total.mean;
+      out[2u * c + 1u] = inverseSqrt(total.m2 / f32(params.plane) + params.eps);
     } else {
       let at = 2u * (c * params.chunks + params.partBase + wid.x);
-      out[at] = wg_mean[0];
-      out[at + 1u] = wg_m2[0];
+      out[at] = total.mean;
+      out[at + 1u] = total.m2;
     }
   }
 }
