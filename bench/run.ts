@@ -87,7 +87,7 @@ async function e2e(argv: string[]): Promise<void> {
       size: [h, w],
       weights: weightsPath ?? 'default',
       cold_ms: coldMs,
-      warm_ms: median(warm),
+      warm_ms: warm.length ? median(warm) : null,
       warm_runs_ms: warm,
       band_rows: bandRows,
       per_net_ms: perNet,
@@ -95,7 +95,7 @@ async function e2e(argv: string[]): Promise<void> {
     };
     if (!values.json) {
       console.log(`adapter ${result.adapter}, ${h}×${w}, ${result.precision}, weights ${result.weights}; load average ${result.loadavg!.toFixed(1)}`);
-      console.log(`cold ${coldMs.toFixed(0)} ms, warm median ${result.warm_ms.toFixed(1)} ms (${warm.map((x) => x.toFixed(0)).join(', ')})`);
+      console.log(`cold ${coldMs.toFixed(0)} ms, ${result.warm_ms === null ? 'no warm runs (--runs 0)' : `warm median ${result.warm_ms.toFixed(1)} ms (${warm.map((x) => x.toFixed(0)).join(', ')})`}`);
       if (bandRows === null) console.log(`per net (warm median): ${Object.entries(perNet).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
       else console.log(`row bands of ${bandRows} rows (per-net breakdown skipped: the parts run unbanded)`);
       console.log(`GPU memory: weights ${result.gpu_memory_mb.weights.toFixed(1)} MiB, activations peak ${result.gpu_memory_mb.activations_peak.toFixed(1)} MiB, total peak ${result.gpu_memory_mb.total_peak.toFixed(1)} MiB`);
