@@ -58,6 +58,9 @@ def parse_args() -> argparse.Namespace:
                     help="weight of the colour-angle loss (1 - cosine of per-pixel RGB vectors)")
     ap.add_argument("--init-from", default="",
                     help="fine-tune: start from this run's best.pt (EMA weights), e.g. runs/default/best.pt")
+    ap.add_argument("--revive-mask", action="store_true",
+                    help="with --init-from: restart netH's attention whose fc1 unit(s) died (ReLU never "
+                         "active, so mask = sigmoid(0) = 0.5 everywhere); see revive_mask()")
     ap.add_argument("--val-every", type=int, default=325)
     ap.add_argument("--ckpt-every", type=int, default=40)
     ap.add_argument("--threads", type=int, default=2)
@@ -70,6 +73,26 @@ def parse_args() -> argparse.Namespace:
                     help="with --resume: accept a new --iters (the cosine LR is recomputed for the new total)")
     ap.add_argument("--stop-after", type=int, default=0, help="exit after this iteration (tests --resume)")
     return ap.parse_args()
+
+
+@torch.no_grad()
+def revive_mask(model: Nerco) -> None:
+    """Bring netH's channel attention back to life without changing the network's output.
+
+    A dead fc1 (pre-activation negative on every image) passes no gradient to anything behind it,
+    so the mask is stuck at 0.5. fc1 is reset to weigh only the per-channel spatial maxima, which
+    are positive on real images, so its ReLU is active; conv1 (the 7x7 spatial-attention conv) is
+    zeroed so that the mask is still exactly 0.5 at the first step and the fine-tune starts from the
+    same function. The gradient then reaches conv1 first (its input is no longer 0) and through it
+    fc1, fc2 and conv_ca. A single-unit bottleneck is easily killed again by Adam's early steps
+    (measured: dead again within 250 iterations at the full LR), so fc1 also trains at a reduced
+    LR (FC1_LR_SCALE in main()).
+    """
+    h = model.H
+    ngf = h.conv_ca.weight.shape[0]
+    h.fc1.weight.zero_()
+    h.fc1.weight[:, ngf:] = 0.5 / ngf  # pre-activation ~ half the mean channel maximum: ~4-8
+    h.conv1.weight.zero_()
 
 
 def lr_at(it: int, args) -> float:
@@ -135,7 +158,12 @@ def main() -> int:
     torch.manual_seed(args.seed)
     model = Nerco(cfg)
     ema = copy.deepcopy(model)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
+    # netH's fc1 is a 1-unit ReLU bottleneck (ngf // 16 units): a slower LR keeps it from dying.
+    fc1 = [p for n, p in model.named_parameters() if n.startswith("H.fc1.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("H.fc1.")]
+    FC1_LR_SCALE = 0.05 if args.revive_mask else 1.0
+    opt = torch.optim.Adam([{"params": rest, "lr_scale": 1.0}, {"params": fc1, "lr_scale": FC1_LR_SCALE}],
+                           lr=args.lr, betas=(0.9, 0.99))
     start_it, best, elapsed0 = 0, -1.0, 0.0
     if args.resume and os.path.exists(last_path):
         ck = torch.load(last_path, map_location="cpu")
@@ -160,7 +188,11 @@ def main() -> int:
         ck = torch.load(os.path.join(HERE, args.init_from), map_location="cpu")
         model.load_state_dict(ck["ema"])
         ema.load_state_dict(ck["ema"])
-        print(f"fine-tuning from {args.init_from}", flush=True)
+        if args.revive_mask:
+            revive_mask(model)
+            revive_mask(ema)
+        print(f"fine-tuning from {args.init_from}{' (netH attention revived)' if args.revive_mask else ''}",
+              flush=True)
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         json.dump({"model": cfg.to_dict(), "args": vars(args)}, f, indent=1)
 
@@ -181,7 +213,7 @@ def main() -> int:
         model.train()
         lr = lr_at(it, args)
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g["lr_scale"]
         x, y = (torch.from_numpy(a) for a in sample_batch(data, split, it, args.seed, args.batch, args.crop,
                                                            args.p_real))
         fake_b, pre_a, _ = model(x)
