@@ -2,8 +2,8 @@
  * Regenerates the before/after figures of the README and docs/MODEL.md with the CLI:
  *   node --import tsx scripts/make-figures.ts [--weights <dir|file>]
  * Every "after" image is what `nerco-webgpu enhance <photo> -o <out>.png` writes (default weights
- * unless --weights); the script only lays inputs and outputs side by side, each row scaled (area
- * average) to a common width.
+ * unless --weights); the script only lays inputs and outputs side by side, each scaled (bicubic)
+ * to a common width.
  *  - docs/img/sample-before-after.png: samples/dark-street.png (bundled, our own image)
  *  - docs/img/real-lowlight-before-after.png: LIME and DICM photos from ../shared/data/real-lowlight
  *    (research-only images: the figure is documentation, the photos are never in the package)
@@ -15,33 +15,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeImageFile, encodePNG } from '../src/node/image-io.js';
+import { pillowBicubicResize } from '../src/nerco/preprocess.js';
 import type { RGBImage } from '../src/nerco/rgb-image.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const REAL = fileURLToPath(new URL('../../shared/data/real-lowlight/', import.meta.url));
 const GAP = 8;
 
-/** Area-average downscale to `width` (never upscales). */
+/** Downscale to `width` with the project's Pillow-exact bicubic resize (never upscales). */
 function scaleToWidth(img: RGBImage, width: number): RGBImage {
   if (img.width <= width) return img;
   const height = Math.max(1, Math.round((img.height * width) / img.width));
-  const out = new Uint8Array(width * height * 3);
-  const sx = img.width / width;
-  const sy = img.height / height;
-  for (let y = 0; y < height; y++) {
-    const y0 = Math.floor(y * sy);
-    const y1 = Math.max(y0 + 1, Math.floor((y + 1) * sy));
-    for (let x = 0; x < width; x++) {
-      const x0 = Math.floor(x * sx);
-      const x1 = Math.max(x0 + 1, Math.floor((x + 1) * sx));
-      for (let c = 0; c < 3; c++) {
-        let sum = 0;
-        for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) sum += img.data[(yy * img.width + xx) * 3 + c]!;
-        out[(y * width + x) * 3 + c] = Math.round(sum / ((y1 - y0) * (x1 - x0)));
-      }
-    }
-  }
-  return { width, height, data: out };
+  return { width, height, data: pillowBicubicResize(img.data, img.width, img.height, width, height) };
 }
 
 /** Rows of [before, after] pairs on a white background, GAP pixels apart. */
