@@ -106,22 +106,19 @@ def main() -> int:
     mshipped = m16 if use_f16 else m32
 
     macs = sum(v for rows in model_macs(cfg).values() for _, v in rows)
-    recipe = (f"NeRCo layout, small widths; trained from scratch on CPU with train.py ({ck['args']['iters']} "
-              f"iterations, batch {ck['args']['batch']} x {ck['args']['crop']}px crops, "
-              f"{int(ck['args']['p_real'] * 100)}% LOL-train160 real pairs / rest synthetic pairs from "
-              f"CBSD68+Kodak24; loss L1 + {ck['args']['w_ssim']}(1-SSIM) + {ck['args']['w_edge']} Sobel-edge L1 "
-              f"+ {ck['args']['w_pre']} L1(pre_A); Adam, cosine LR {ck['args']['lr']}; EMA {ck['args']['ema']}); "
-              f"checkpoint picked on a held-out validation split (weights-tools/train/val_split.json)")
-    if ck["args"].get("init_from"):
-        a = ck["args"]
-        recipe = (f"two stages on CPU with train.py, NeRCo layout, small widths. Stage 2 (this checkpoint): "
-                  f"fine-tuned from {a['init_from']} for {a['iters']} iterations, batch {a['batch']} x "
-                  f"{a['crop']}px crops, {int(a['p_real'] * 100)}% LOL-train160 real pairs / rest synthetic "
-                  f"pairs from CBSD68+Kodak24; loss L1 + {a['w_ssim']}(1-SSIM) + {a['w_edge']} Sobel-edge L1 + "
-                  f"{a['w_pre']} L1(pre_A) + {a.get('w_color', 0)} colour angle; Adam, cosine LR {a['lr']}; "
-                  f"EMA {a['ema']}{'; netH attention revived' if a.get('revive_mask') else ''}. "
-                  f"Checkpoint picked on a held-out validation split (weights-tools/train/val_split.json); "
-                  f"stage 1: see docs/MODEL.md")
+    a = ck["args"]
+    run = (f"{a['iters']} iterations, batch {a['batch']} x {a['crop']}px crops, {int(a['p_real'] * 100)}% "
+           f"LOL-train160 real pairs / rest synthetic pairs from CBSD68+Kodak24; loss L1 + {a['w_ssim']}(1-SSIM) + "
+           f"{a['w_edge']} Sobel-edge L1 + {a['w_pre']} L1(pre_A)"
+           + (f" + {a['w_color']} colour angle" if a.get("w_color") else "")
+           + f"; Adam, cosine LR {a['lr']}; EMA {a['ema']}"
+           + ("; netH attention revived" if a.get("revive_mask") else ""))
+    picked = "checkpoint picked on a held-out validation split (weights-tools/train/val_split.json)"
+    if a.get("init_from"):
+        recipe = (f"NeRCo layout, small widths; two stages on CPU with train.py. Stage 2 (this checkpoint): "
+                  f"fine-tuned from {a['init_from']} for {run}; {picked}; stage 1: see docs/MODEL.md")
+    else:
+        recipe = f"NeRCo layout, small widths; trained from scratch on CPU with train.py ({run}); {picked}"
     meta = {
         "format": "nerco-webgpu",
         "recipe": recipe,

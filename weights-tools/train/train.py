@@ -149,6 +149,8 @@ class Progress:
 
 def main() -> int:
     args = parse_args()
+    if args.revive_mask and not args.init_from:
+        raise SystemExit("--revive-mask needs --init-from: it restarts a trained netH's dead attention")
     torch.set_num_threads(args.threads)
     run_dir = os.path.join(HERE, "runs", args.name)
     os.makedirs(run_dir, exist_ok=True)
