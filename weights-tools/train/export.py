@@ -112,7 +112,8 @@ def main() -> int:
            f"{a['w_edge']} Sobel-edge L1 + {a['w_pre']} L1(pre_A)"
            + (f" + {a['w_color']} colour angle" if a.get("w_color") else "")
            + f"; Adam, cosine LR {a['lr']}; EMA {a['ema']}"
-           + ("; netH attention revived" if a.get("revive_mask") else ""))
+           + ((("; netH attention revived" if a.get("init_from") else "; netH attention started alive")
+               + " (fc1 at 0.05x LR)") if a.get("revive_mask") else ""))
     picked = "checkpoint picked on a held-out validation split (weights-tools/train/val_split.json)"
     if a.get("init_from"):
         recipe = (f"NeRCo layout, small widths; two stages on CPU with train.py. Stage 2 (this checkpoint): "

@@ -59,8 +59,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--init-from", default="",
                     help="fine-tune: start from this run's best.pt (EMA weights), e.g. runs/default/best.pt")
     ap.add_argument("--revive-mask", action="store_true",
-                    help="with --init-from: restart netH's attention whose fc1 unit(s) died (ReLU never "
-                         "active, so mask = sigmoid(0) = 0.5 everywhere); see revive_mask()")
+                    help="start netH's attention alive and train fc1 at 0.05x the LR: with --init-from it "
+                         "restarts an attention whose fc1 unit(s) died (ReLU never active, so mask = "
+                         "sigmoid(0) = 0.5 everywhere); from scratch it is the initialisation; see revive_mask()")
     ap.add_argument("--val-every", type=int, default=325)
     ap.add_argument("--ckpt-every", type=int, default=40)
     ap.add_argument("--threads", type=int, default=2)
@@ -149,8 +150,6 @@ class Progress:
 
 def main() -> int:
     args = parse_args()
-    if args.revive_mask and not args.init_from:
-        raise SystemExit("--revive-mask needs --init-from: it restarts a trained netH's dead attention")
     torch.set_num_threads(args.threads)
     run_dir = os.path.join(HERE, "runs", args.name)
     os.makedirs(run_dir, exist_ok=True)
@@ -176,9 +175,10 @@ def main() -> int:
         opt.load_state_dict(ck["opt"])
         start_it, best, elapsed0 = ck["it"], ck["best"], ck["elapsed"]
         args_saved = ck["args"]
-        fixed = ("seed", "batch", "crop", "p_real", "lr", "lr_min", "w_ssim", "w_edge", "w_pre")
+        fixed = ("seed", "batch", "crop", "p_real", "lr", "lr_min", "w_ssim", "w_edge", "w_pre", "w_color",
+                 "warmup", "ema", "init_from", "revive_mask")
         for k in fixed + (() if args.reschedule else ("iters",)):
-            if args_saved[k] != vars(args)[k]:
+            if args_saved.get(k, vars(args)[k]) != vars(args)[k]:
                 raise RuntimeError(f"--{k} differs from the checkpoint's ({args_saved[k]})")
         if args_saved["iters"] != args.iters:
             with open(os.path.join(run_dir, "history.txt"), "a") as f:
@@ -195,6 +195,11 @@ def main() -> int:
             revive_mask(ema)
         print(f"fine-tuning from {args.init_from}{' (netH attention revived)' if args.revive_mask else ''}",
               flush=True)
+    elif args.revive_mask:
+        # From scratch the same start keeps fc1's unit alive from the first step (stage 1 of the
+        # previous recipe lost it early: its mask was a constant 0.5).
+        revive_mask(model)
+        ema.load_state_dict(model.state_dict())
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         json.dump({"model": cfg.to_dict(), "args": vars(args)}, f, indent=1)
 
