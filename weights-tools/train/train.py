@@ -166,7 +166,8 @@ def main() -> int:
     opt = torch.optim.Adam([{"params": rest, "lr_scale": 1.0}, {"params": fc1, "lr_scale": FC1_LR_SCALE}],
                            lr=args.lr, betas=(0.9, 0.99))
     start_it, best, elapsed0 = 0, -1.0, 0.0
-    if args.resume and os.path.exists(last_path):
+    resumed = args.resume and os.path.exists(last_path)
+    if resumed:
         ck = torch.load(last_path, map_location="cpu")
         if ck["config"] != cfg.to_dict():
             raise RuntimeError("config differs from the checkpoint's")
@@ -179,7 +180,7 @@ def main() -> int:
                  "warmup", "ema", "init_from", "revive_mask")
         for k in fixed + (() if args.reschedule else ("iters",)):
             if args_saved.get(k, vars(args)[k]) != vars(args)[k]:
-                raise RuntimeError(f"--{k} differs from the checkpoint's ({args_saved[k]})")
+                raise RuntimeError(f"--{k.replace('_', '-')} differs from the checkpoint's ({args_saved[k]})")
         if args_saved["iters"] != args.iters:
             with open(os.path.join(run_dir, "history.txt"), "a") as f:
                 f.write(f"at iteration {start_it}: --iters {args_saved['iters']} -> {args.iters}\n")
@@ -190,16 +191,13 @@ def main() -> int:
         ck = torch.load(os.path.join(HERE, args.init_from), map_location="cpu")
         model.load_state_dict(ck["ema"])
         ema.load_state_dict(ck["ema"])
-        if args.revive_mask:
-            revive_mask(model)
-            revive_mask(ema)
         print(f"fine-tuning from {args.init_from}{' (netH attention revived)' if args.revive_mask else ''}",
               flush=True)
-    elif args.revive_mask:
+    if args.revive_mask and not resumed:
         # From scratch the same start keeps fc1's unit alive from the first step (stage 1 of the
         # previous recipe lost it early: its mask was a constant 0.5).
         revive_mask(model)
-        ema.load_state_dict(model.state_dict())
+        revive_mask(ema)
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         json.dump({"model": cfg.to_dict(), "args": vars(args)}, f, indent=1)
 
