@@ -49,6 +49,18 @@ def load_into(model: Nerco, tensors: dict) -> None:
         getattr(model, net).load_state_dict(sd, strict=True)
 
 
+def model_to_ship(ck: dict) -> Nerco:
+    """The EMA weights of a train.py checkpoint as they are shipped, in f32."""
+    model = Nerco(NercoConfig.from_dict(ck["config"])).eval()
+    model.load_state_dict(ck["ema"])
+    # netH's image head `output` never affects fake_B (§1), so training gives it no gradient; ship it
+    # as zeros (H = tanh(0) = 0) rather than as leftover random initialisation.
+    with torch.no_grad():
+        model.H.output.weight.zero_()
+        model.H.output.bias.zero_()
+    return model
+
+
 def procedural_image(w: int = 64, h: int = 48, seed: int = 2026) -> np.ndarray:
     """A dark synthetic test scene: smooth colour gradients, a few shapes, mild noise (uint8 HxWx3)."""
     rng = np.random.default_rng(seed)
@@ -79,13 +91,7 @@ def main() -> int:
     run_dir = os.path.join(HERE, "runs", args.name)
     ck = torch.load(os.path.join(run_dir, "best.pt"), map_location="cpu")
     cfg = NercoConfig.from_dict(ck["config"])
-    model = Nerco(cfg).eval()
-    model.load_state_dict(ck["ema"])
-    # netH's image head `output` never affects fake_B (§1), so training gives it no gradient; ship it
-    # as zeros (H = tanh(0) = 0) rather than as leftover random initialisation.
-    with torch.no_grad():
-        model.H.output.weight.zero_()
-        model.H.output.bias.zero_()
+    model = model_to_ship(ck)
     print(f"best.pt: iteration {ck['it']}, metrics {ck['metrics']}")
 
     vset = validation_set(load_cached(os.path.join(HERE, "runs", "cache")), load_split())

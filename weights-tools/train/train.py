@@ -9,8 +9,8 @@ best-validation checkpoint runs/<name>/best.pt (chosen on the LOL validation PSN
       > weights-tools/train/runs/default/log.txt 2>&1 &
 
 OMP_WAIT_POLICY=PASSIVE matters on a shared CPU: libgomp's spinning threads otherwise burn about
-twice the CPU time per iteration when the cores are oversubscribed. The exact commands of the
-shipped run (its schedule was shortened twice with --reschedule) are in docs/MODEL.md.
+twice the CPU time per iteration when the cores are oversubscribed. The shipped weights' two-stage
+run (its schedules were shortened twice with --reschedule) is recipe.sh; docs/MODEL.md explains it.
 """
 from __future__ import annotations
 
