@@ -3,7 +3,8 @@
 
 A second opinion on `nerco-webgpu eval`: the CLI writes PNGs (`enhance <dir> -o <out>`), this reads
 them back and computes PSNR (RGB, data range 255) and SSIM (Gaussian 11x11, sigma 1.5, per channel,
-mean; skimage's `gaussian_weights=True, use_sample_covariance=False`) with Debian's python3-skimage.
+mean; skimage's `gaussian_weights=True, use_sample_covariance=False`) with Debian's python3-skimage
+(and python3-pil), not part of the package or its tests.
 
   /usr/bin/python3 scripts/score-pngs.py <enhanced dir> <reference dir> [--json]
 """
