@@ -104,14 +104,18 @@ def lr_at(it: int, args) -> float:
 
 
 @torch.no_grad()
+def u8_output_and_target(model: Nerco, low: np.ndarray, high: np.ndarray) -> tuple:
+    """The §8 uint8 output for a uint8 HxWx3 input, and the target, both as 1x3xHxW float 0..255."""
+    fake_b, _, _ = model(torch.from_numpy(to_model_range(low))[None])
+    return to_u8_reference(fake_b), torch.from_numpy(high.transpose(2, 0, 1).astype(np.float32))[None]
+
+
+@torch.no_grad()
 def validate(model: Nerco, vset) -> dict:
     model.eval()
     res = {"lol": [], "natural": []}
     for group, _name, lo, hi in vset:
-        x = torch.from_numpy(to_model_range(lo))[None]
-        fake_b, _, _ = model(x)
-        pred = to_u8_reference(fake_b)
-        ref = torch.from_numpy(hi.transpose(2, 0, 1).astype(np.float32))[None]
+        pred, ref = u8_output_and_target(model, lo, hi)
         res[group].append((psnr_u8(pred, ref), ssim_u8(pred, ref)))
     out = {}
     for g, vals in res.items():

@@ -19,9 +19,10 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from data import load_cached, load_split, to_model_range, validation_set  # noqa: E402
+from data import load_cached, load_split, validation_set  # noqa: E402
 from export import model_to_ship  # noqa: E402
-from losses import psnr_u8, to_u8_reference  # noqa: E402
+from losses import psnr_u8  # noqa: E402
+from train import u8_output_and_target  # noqa: E402
 
 
 def main() -> int:
@@ -35,16 +36,13 @@ def main() -> int:
              if v[0] == "lol"]
     rows = []
     print(f"{'image':8} {'input':>6} {'output':>7} {'target':>7} {'PSNR':>6} {'gain-oracle PSNR':>17}")
-    with torch.no_grad():
-        for _group, name, low, high in pairs:
-            fake_b = model(torch.from_numpy(to_model_range(low))[None])[0]
-            out = to_u8_reference(fake_b)
-            ref = torch.from_numpy(high.transpose(2, 0, 1).astype(np.float32))[None]
-            gain = float((out * ref).sum() / (out * out).sum())
-            scaled = (out * gain).clamp(0, 255).round()
-            row = (float(low.mean()), float(out.mean()), float(ref.mean()), psnr_u8(out, ref), psnr_u8(scaled, ref))
-            rows.append(row)
-            print(f"{name:8} {row[0]:6.1f} {row[1]:7.1f} {row[2]:7.1f} {row[3]:6.2f} {row[4]:17.2f}")
+    for _group, name, low, high in pairs:
+        out, ref = u8_output_and_target(model, low, high)
+        gain = float((out * ref).sum() / (out * out).sum())
+        scaled = (out * gain).clamp(0, 255).round()
+        row = (float(low.mean()), float(out.mean()), float(ref.mean()), psnr_u8(out, ref), psnr_u8(scaled, ref))
+        rows.append(row)
+        print(f"{name:8} {row[0]:6.1f} {row[1]:7.1f} {row[2]:7.1f} {row[3]:6.2f} {row[4]:17.2f}")
     m = np.array(rows).mean(0)
     print(f"{'mean':8} {m[0]:6.1f} {m[1]:7.1f} {m[2]:7.1f} {m[3]:6.2f} {m[4]:17.2f}")
     return 0
