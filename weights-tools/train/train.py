@@ -9,8 +9,9 @@ best-validation checkpoint runs/<name>/best.pt (chosen on the LOL validation PSN
       > weights-tools/train/runs/default/log.txt 2>&1 &
 
 OMP_WAIT_POLICY=PASSIVE matters on a shared CPU: libgomp's spinning threads otherwise burn about
-twice the CPU time per iteration when the cores are oversubscribed. The shipped weights' two-stage
-run (its schedules were shortened twice with --reschedule) is recipe.sh; docs/MODEL.md explains it.
+twice the CPU time per iteration when the cores are oversubscribed. The shipped weights' three-stage
+run (stages 1 and 2 had their schedules shortened twice with --reschedule) is recipe.sh; docs/MODEL.md
+explains it.
 """
 from __future__ import annotations
 
@@ -56,12 +57,17 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--w-color", type=float, default=0.0,
                     help="weight of the colour-angle loss (1 - cosine of per-pixel RGB vectors)")
+    ap.add_argument("--w-mse", type=float, default=0.0,
+                    help="weight of the mean squared error on [0, 1] images (the loss PSNR measures)")
     ap.add_argument("--init-from", default="",
                     help="fine-tune: start from this run's best.pt (EMA weights), e.g. runs/default/best.pt")
     ap.add_argument("--revive-mask", action="store_true",
                     help="start netH's attention alive and train fc1 at 0.05x the LR: with --init-from it "
                          "restarts an attention whose fc1 unit(s) died (ReLU never active, so mask = "
                          "sigmoid(0) = 0.5 everywhere); from scratch it is the initialisation; see revive_mask()")
+    ap.add_argument("--fc1-lr-scale", type=float, default=None,
+                    help="LR multiplier of netH's fc1 (default: 0.05 with --revive-mask, else 1); a "
+                         "fine-tune of a revived netH keeps it slow so that the unit stays alive")
     ap.add_argument("--val-every", type=int, default=325)
     ap.add_argument("--ckpt-every", type=int, default=40)
     ap.add_argument("--threads", type=int, default=2)
@@ -166,7 +172,9 @@ def main() -> int:
     # netH's fc1 is a 1-unit ReLU bottleneck (ngf // 16 units): a slower LR keeps it from dying.
     fc1 = [p for n, p in model.named_parameters() if n.startswith("H.fc1.")]
     rest = [p for n, p in model.named_parameters() if not n.startswith("H.fc1.")]
-    FC1_LR_SCALE = 0.05 if args.revive_mask else 1.0
+    if args.fc1_lr_scale is None:
+        args.fc1_lr_scale = 0.05 if args.revive_mask else 1.0
+    FC1_LR_SCALE = args.fc1_lr_scale
     opt = torch.optim.Adam([{"params": rest, "lr_scale": 1.0}, {"params": fc1, "lr_scale": FC1_LR_SCALE}],
                            lr=args.lr, betas=(0.9, 0.99))
     start_it, best, elapsed0 = 0, -1.0, 0.0
@@ -181,7 +189,7 @@ def main() -> int:
         start_it, best, elapsed0 = ck["it"], ck["best"], ck["elapsed"]
         args_saved = ck["args"]
         fixed = ("seed", "batch", "crop", "p_real", "lr", "lr_min", "w_ssim", "w_edge", "w_pre", "w_color",
-                 "warmup", "ema", "init_from", "revive_mask")
+                 "w_mse", "fc1_lr_scale", "warmup", "ema", "init_from", "revive_mask")
         for k in fixed + (() if args.reschedule else ("iters",)):
             if args_saved.get(k, vars(args)[k]) != vars(args)[k]:
                 raise RuntimeError(f"--{k.replace('_', '-')} differs from the checkpoint's ({args_saved[k]})")
@@ -230,6 +238,8 @@ def main() -> int:
         loss = loss + args.w_pre * (pre_a - y).abs().mean()
         if args.w_color > 0:
             loss = loss + args.w_color * color_angle_loss((fake_b + 1) / 2, (y + 1) / 2)
+        if args.w_mse > 0:
+            loss = loss + args.w_mse * (((fake_b - y) / 2) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
