@@ -61,6 +61,36 @@ def model_to_ship(ck: dict) -> Nerco:
     return model
 
 
+def describe_run(a: dict) -> str:
+    """One train.py call's recipe in words, from the arguments saved in its checkpoint."""
+    share = int(round(a["p_real"] * 100))
+    data = ("LOL-train160 real pairs only" if share == 100 else
+            f"{share}% LOL-train160 real pairs / rest synthetic pairs from CBSD68+Kodak24")
+    fc1 = a.get("fc1_lr_scale") or (0.05 if a.get("revive_mask") else 1.0)
+    return (f"{a['iters']} iterations, batch {a['batch']} x {a['crop']}px crops, {data}; loss L1 + "
+            f"{a['w_ssim']}(1-SSIM) + {a['w_edge']} Sobel-edge L1 + {a['w_pre']} L1(pre_A)"
+            + (f" + {a['w_color']} colour angle" if a.get("w_color") else "")
+            + (f" + {a['w_mse']} MSE" if a.get("w_mse") else "")
+            + f"; Adam, cosine LR {a['lr']}; EMA {a['ema']}"
+            + (("; netH attention revived" if a.get("init_from") else "; netH attention started alive")
+               if a.get("revive_mask") else "")
+            + (f"; netH fc1 at {fc1}x LR" if fc1 != 1.0 else ""))
+
+
+def describe_recipe(a: dict) -> str:
+    """The whole recipe of a checkpoint: its own run, and how many fine-tune stages led to it."""
+    stages, src = 1, a.get("init_from")
+    while src:
+        stages += 1
+        src = torch.load(os.path.join(HERE, src), map_location="cpu")["args"].get("init_from")
+    picked = "checkpoint picked on a held-out validation split (weights-tools/train/val_split.json)"
+    if stages == 1:
+        return f"NeRCo layout, small widths; trained from scratch on CPU with train.py ({describe_run(a)}); {picked}"
+    return (f"NeRCo layout, small widths; {stages} stages on CPU with train.py. Stage {stages} (this "
+            f"checkpoint): fine-tuned from {a['init_from']} for {describe_run(a)}; {picked}; earlier "
+            f"stages: see docs/MODEL.md")
+
+
 def procedural_image(w: int = 64, h: int = 48, seed: int = 2026) -> np.ndarray:
     """A dark synthetic test scene: smooth colour gradients, a few shapes, mild noise (uint8 HxWx3)."""
     rng = np.random.default_rng(seed)
@@ -112,20 +142,7 @@ def main() -> int:
     mshipped = m16 if use_f16 else m32
 
     macs = sum(v for rows in model_macs(cfg).values() for _, v in rows)
-    a = ck["args"]
-    run = (f"{a['iters']} iterations, batch {a['batch']} x {a['crop']}px crops, {int(a['p_real'] * 100)}% "
-           f"LOL-train160 real pairs / rest synthetic pairs from CBSD68+Kodak24; loss L1 + {a['w_ssim']}(1-SSIM) + "
-           f"{a['w_edge']} Sobel-edge L1 + {a['w_pre']} L1(pre_A)"
-           + (f" + {a['w_color']} colour angle" if a.get("w_color") else "")
-           + f"; Adam, cosine LR {a['lr']}; EMA {a['ema']}"
-           + ((("; netH attention revived" if a.get("init_from") else "; netH attention started alive")
-               + " (fc1 at 0.05x LR)") if a.get("revive_mask") else ""))
-    picked = "checkpoint picked on a held-out validation split (weights-tools/train/val_split.json)"
-    if a.get("init_from"):
-        recipe = (f"NeRCo layout, small widths; two stages on CPU with train.py. Stage 2 (this checkpoint): "
-                  f"fine-tuned from {a['init_from']} for {run}; {picked}; stage 1: see docs/MODEL.md")
-    else:
-        recipe = f"NeRCo layout, small widths; trained from scratch on CPU with train.py ({run}); {picked}"
+    recipe = describe_recipe(ck["args"])
     meta = {
         "format": "nerco-webgpu",
         "recipe": recipe,
