@@ -29,7 +29,7 @@ from data import load_cached, load_split, to_model_range, validation_set  # noqa
 from flops import model_macs  # noqa: E402
 from model import Nerco, NercoConfig  # noqa: E402
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
-from train import validate  # noqa: E402
+from train import fc1_lr_scale, validate  # noqa: E402
 
 NETS = ("G_A", "Pre", "H")
 
@@ -66,7 +66,7 @@ def describe_run(a: dict) -> str:
     share = int(round(a["p_real"] * 100))
     data = ("LOL-train160 real pairs only" if share == 100 else
             f"{share}% LOL-train160 real pairs / rest synthetic pairs from CBSD68+Kodak24")
-    fc1 = a.get("fc1_lr_scale") or (0.05 if a.get("revive_mask") else 1.0)
+    fc1 = fc1_lr_scale(a)
     return (f"{a['iters']} iterations, batch {a['batch']} x {a['crop']}px crops, {data}; loss L1 + "
             f"{a['w_ssim']}(1-SSIM) + {a['w_edge']} Sobel-edge L1 + {a['w_pre']} L1(pre_A)"
             + (f" + {a['w_color']} colour angle" if a.get("w_color") else "")

@@ -93,13 +93,20 @@ def revive_mask(model: Nerco) -> None:
     same function. The gradient then reaches conv1 first (its input is no longer 0) and through it
     fc1, fc2 and conv_ca. A single-unit bottleneck is easily killed again by Adam's early steps
     (measured: dead again within 250 iterations at the full LR), so fc1 also trains at a reduced
-    LR (FC1_LR_SCALE in main()).
+    LR (fc1_lr_scale()).
     """
     h = model.H
     ngf = h.conv_ca.weight.shape[0]
     h.fc1.weight.zero_()
     h.fc1.weight[:, ngf:] = 0.5 / ngf  # pre-activation ~ half the mean channel maximum: ~4-8
     h.conv1.weight.zero_()
+
+
+def fc1_lr_scale(args: dict) -> float:
+    """LR multiplier of netH's fc1 for a run's arguments (checkpoints from before --fc1-lr-scale lack it)."""
+    if args.get("fc1_lr_scale") is not None:
+        return args["fc1_lr_scale"]
+    return 0.05 if args.get("revive_mask") else 1.0
 
 
 def lr_at(it: int, args) -> float:
@@ -172,10 +179,8 @@ def main() -> int:
     # netH's fc1 is a 1-unit ReLU bottleneck (ngf // 16 units): a slower LR keeps it from dying.
     fc1 = [p for n, p in model.named_parameters() if n.startswith("H.fc1.")]
     rest = [p for n, p in model.named_parameters() if not n.startswith("H.fc1.")]
-    if args.fc1_lr_scale is None:
-        args.fc1_lr_scale = 0.05 if args.revive_mask else 1.0
-    FC1_LR_SCALE = args.fc1_lr_scale
-    opt = torch.optim.Adam([{"params": rest, "lr_scale": 1.0}, {"params": fc1, "lr_scale": FC1_LR_SCALE}],
+    args.fc1_lr_scale = fc1_lr_scale(vars(args))  # saved resolved, so --resume compares like with like
+    opt = torch.optim.Adam([{"params": rest, "lr_scale": 1.0}, {"params": fc1, "lr_scale": args.fc1_lr_scale}],
                            lr=args.lr, betas=(0.9, 0.99))
     start_it, best, elapsed0 = 0, -1.0, 0.0
     resumed = args.resume and os.path.exists(last_path)
