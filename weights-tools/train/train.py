@@ -275,11 +275,12 @@ def main() -> int:
                 best = m["lol_psnr"]
                 atomic_save({"config": cfg.to_dict(), "ema": ema.state_dict(), "it": done, "metrics": m,
                              "args": vars(args)}, best_path)
-        if is_val or done % args.ckpt_every == 0:
+        stopping = bool(args.stop_after) and done >= args.stop_after
+        if is_val or done % args.ckpt_every == 0 or stopping:  # a stop between checkpoints must resume there
             atomic_save({"config": cfg.to_dict(), "model": model.state_dict(), "ema": ema.state_dict(),
                          "opt": opt.state_dict(), "it": done, "best": best, "elapsed": elapsed,
                          "args": vars(args)}, last_path)
-        if args.stop_after and done >= args.stop_after:
+        if stopping:
             prog.write(f"stopping after iteration {done} (--stop-after)")
             return 0
     prog.write(f"done: {args.iters} iterations, {(elapsed0 + time.time() - t_start) / 60:.1f} min, "
