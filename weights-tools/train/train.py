@@ -109,6 +109,36 @@ def fc1_lr_scale(args: dict) -> float:
     return 0.05 if args.get("revive_mask") else 1.0
 
 
+def make_optimizer(model: Nerco, args) -> torch.optim.Adam:
+    """Adam with netH's fc1 in its own group: fc1 is a 1-unit ReLU bottleneck (ngf // 16 units), and a
+    slower LR (args.fc1_lr_scale) keeps it from dying. Each group's LR is lr_at() * its lr_scale."""
+    fc1 = [p for n, p in model.named_parameters() if n.startswith("H.fc1.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("H.fc1.")]
+    return torch.optim.Adam([{"params": rest, "lr_scale": 1.0}, {"params": fc1, "lr_scale": args.fc1_lr_scale}],
+                            lr=args.lr, betas=(0.9, 0.99))
+
+
+def train_step(model: Nerco, ema: Nerco, opt: torch.optim.Adam, x: torch.Tensor, y: torch.Tensor, it: int,
+               args) -> tuple:
+    """One optimisation step on a batch in model range ([-1, 1]) and the EMA update; (loss, parts)."""
+    fake_b, pre_a, _ = model(x)
+    loss, parts = enhancement_loss((fake_b + 1) / 2, (y + 1) / 2, args.w_ssim, args.w_edge)
+    loss = loss + args.w_pre * (pre_a - y).abs().mean()
+    if args.w_color > 0:
+        loss = loss + args.w_color * color_angle_loss((fake_b + 1) / 2, (y + 1) / 2)
+    if args.w_mse > 0:
+        loss = loss + args.w_mse * (((fake_b - y) / 2) ** 2).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    with torch.no_grad():
+        d = min(args.ema, (1 + it) / (10 + it))
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.mul_(d).add_(pm, alpha=1 - d)
+    return loss, parts
+
+
 def lr_at(it: int, args) -> float:
     if it < args.warmup:
         return args.lr * (it + 1) / args.warmup
@@ -176,12 +206,8 @@ def main() -> int:
     torch.manual_seed(args.seed)
     model = Nerco(cfg)
     ema = copy.deepcopy(model)
-    # netH's fc1 is a 1-unit ReLU bottleneck (ngf // 16 units): a slower LR keeps it from dying.
-    fc1 = [p for n, p in model.named_parameters() if n.startswith("H.fc1.")]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("H.fc1.")]
     args.fc1_lr_scale = fc1_lr_scale(vars(args))  # saved resolved, so --resume compares like with like
-    opt = torch.optim.Adam([{"params": rest, "lr_scale": 1.0}, {"params": fc1, "lr_scale": args.fc1_lr_scale}],
-                           lr=args.lr, betas=(0.9, 0.99))
+    opt = make_optimizer(model, args)
     start_it, best, elapsed0 = 0, -1.0, 0.0
     resumed = args.resume and os.path.exists(last_path)
     if resumed:
@@ -238,21 +264,7 @@ def main() -> int:
             g["lr"] = lr * g["lr_scale"]
         x, y = (torch.from_numpy(a) for a in sample_batch(data, split, it, args.seed, args.batch, args.crop,
                                                            args.p_real))
-        fake_b, pre_a, _ = model(x)
-        loss, parts = enhancement_loss((fake_b + 1) / 2, (y + 1) / 2, args.w_ssim, args.w_edge)
-        loss = loss + args.w_pre * (pre_a - y).abs().mean()
-        if args.w_color > 0:
-            loss = loss + args.w_color * color_angle_loss((fake_b + 1) / 2, (y + 1) / 2)
-        if args.w_mse > 0:
-            loss = loss + args.w_mse * (((fake_b - y) / 2) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        with torch.no_grad():
-            d = min(args.ema, (1 + it) / (10 + it))
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.mul_(d).add_(pm, alpha=1 - d)
+        loss, parts = train_step(model, ema, opt, x, y, it, args)
         run_loss += loss.item()
         run_n += 1
         done = it + 1
