@@ -63,7 +63,7 @@ def model_to_ship(ck: dict) -> Nerco:
 
 def describe_run(a: dict) -> str:
     """One train.py call's recipe in words, from the arguments saved in its checkpoint."""
-    share = int(round(a["p_real"] * 100))
+    share = int(round(a.get("p_real", 1.0) * 100))  # train_gpu.py runs have real pairs only
     data = ("LOL-train160 real pairs only" if share == 100 else
             f"{share}% LOL-train160 real pairs / rest synthetic pairs from CBSD68+Kodak24")
     fc1 = fc1_lr_scale(a)
@@ -72,13 +72,24 @@ def describe_run(a: dict) -> str:
             + (f" + {a['w_color']} colour angle" if a.get("w_color") else "")
             + (f" + {a['w_mse']} MSE" if a.get("w_mse") else "")
             + f"; Adam, cosine LR {a['lr']}; EMA {a['ema']}"
-            + (("; netH attention revived" if a.get("init_from") else "; netH attention started alive")
+            + (("; netH attention revived" if a.get("init_from") or a.get("init") else "; netH attention started alive")
                if a.get("revive_mask") else "")
             + (f"; netH fc1 at {fc1}x LR" if fc1 != 1.0 else ""))
 
 
-def describe_recipe(a: dict) -> str:
+def describe_gpu_run(a: dict, it: int) -> str:
+    """A train_gpu.py run (picked by pick_snapshot.py) in words."""
+    start = f"fine-tuned from {a['init']}" if a.get("init") else "trained from scratch"
+    return (f"NeRCo layout, small widths; {start} on one {a['device_name']} with train_gpu.py: EMA snapshot "
+            f"at iteration {it} of a run of {describe_run(a)} (LOL targets re-encoded as JPEG q95 to travel to the "
+            f"GPU machine, see gpu_pack.py); snapshot picked on a held-out validation split "
+            f"(weights-tools/train/val_split.json) by pick_snapshot.py")
+
+
+def describe_recipe(a: dict, it: int = 0) -> str:
     """The whole recipe of a checkpoint: its own run, and how many fine-tune stages led to it."""
+    if a.get("device_name"):
+        return describe_gpu_run(a, it)
     stages, src = 1, a.get("init_from")
     while src:
         stages += 1
@@ -142,7 +153,7 @@ def main() -> int:
     mshipped = m16 if use_f16 else m32
 
     macs = sum(v for rows in model_macs(cfg).values() for _, v in rows)
-    recipe = describe_recipe(ck["args"])
+    recipe = describe_recipe(ck["args"], ck["it"])
     meta = {
         "format": "nerco-webgpu",
         "recipe": recipe,
@@ -151,7 +162,8 @@ def main() -> int:
         "dtype": "float16" if use_f16 else "float32",
         "checkpoint_iteration": str(ck["it"]),
         "validation": json.dumps({k: round(v, 4) for k, v in mshipped.items()}),
-        "license_note": "weights trained on research-only data (LOL, BSD, Kodak); see docs/MODEL.md",
+        "license_note": (f"weights trained on research-only data "
+                         f"({'LOL' if ck['args'].get('device_name') else 'LOL, BSD, Kodak'}); see docs/MODEL.md"),
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     size = write_safetensors(args.out, tensors, meta)
