@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The recipe of the shipped default weights, end to end: stage 1 from scratch, stages 2 and 3
-# fine-tune the previous stage's best checkpoint.
+# The CPU recipe (88 min on 2 idle cores), end to end: stage 1 from scratch, stages 2 and 3
+# fine-tune the previous stage's best checkpoint. It made the default weights until they were
+# replaced by a run on a lent GPU (train_gpu.py; docs/MODEL.md, "GPU run"); it is the way to train
+# without a GPU.
 #
 #   bash weights-tools/train/recipe.sh [STAGE1_NAME] [STAGE2_NAME] [STAGE3_NAME]   (default: default ft2 ft3)
 #
-# The schedules of stages 1 and 2 were shortened twice while the shipped run ran (2 shared cores),
+# The schedules of stages 1 and 2 were shortened twice while the first run ran (2 shared cores),
 # so each of them is three train.py calls: --stop-after ends a call at the iteration where the
 # schedule was changed and --resume --reschedule continues with the new --iters. The batch of
 # iteration i depends only on (seed, i) and the init is seeded, so these calls reproduce the
-# shipped run; stage 3 is one plain call, and its best.pt holds the weights that export.py ships.
+# first run; stage 3 is one plain call, and its best.pt holds the weights that export.py ships.
 #
 # Not resumable as a whole: an interrupted call is continued by re-running that call alone with
 # --resume (see docs/MODEL.md, "Reproduce"). Run it on otherwise idle cores: anything else on the

@@ -9,9 +9,9 @@ best-validation checkpoint runs/<name>/best.pt (chosen on the LOL validation PSN
       > weights-tools/train/runs/default/log.txt 2>&1 &
 
 OMP_WAIT_POLICY=PASSIVE matters on a shared CPU: libgomp's spinning threads otherwise burn about
-twice the CPU time per iteration when the cores are oversubscribed. The shipped weights' three-stage
+twice the CPU time per iteration when the cores are oversubscribed. The CPU recipe's three-stage
 run (stages 1 and 2 had their schedules shortened twice with --reschedule) is recipe.sh; docs/MODEL.md
-explains it.
+explains it. train_gpu.py runs the same training step on a CUDA GPU (the shipped weights).
 """
 from __future__ import annotations
 
