@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Stage 4 on a lent CUDA GPU: three train_gpu.py runs side by side on one GPU (the network is too
-# small to fill it alone), each for BUDGET seconds, writing their EMA snapshots and one shared log
-# into OUTDIR. pick_snapshot.py then validates the snapshots on the CPU and picks one.
+# The GPU run of the shipped weights: three train_gpu.py runs side by side on one GPU (three
+# settings in one call; each gets about a third of the GPU), each for BUDGET seconds, writing their
+# EMA snapshots and one shared log into OUTDIR. pick_snapshot.py then validates the snapshots on the
+# CPU and picks one (it picked g4c; docs/MODEL.md, "GPU run", gives the single command that re-makes it).
 #
 #   bash weights-tools/train/gpu_stage.sh OUTDIR [BUDGET_S] [DEVICE]      (after gpu_pack.py)
 #
