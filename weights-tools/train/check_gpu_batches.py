@@ -17,8 +17,8 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from data import load_cached, load_split, sample_batch  # noqa: E402
-from train_gpu import batch_on_device, load_pairs, model_range_lut  # noqa: E402
+from data import MODEL_RANGE_LUT, load_cached, load_split, sample_batch  # noqa: E402
+from train_gpu import batch_on_device, load_pairs  # noqa: E402
 
 
 def main() -> int:
@@ -34,7 +34,7 @@ def main() -> int:
         print("packed inputs differ from lol-train160/low")
         return 1
     high = torch.from_numpy(data["lol_high"][idx])
-    lut = model_range_lut(cpu)
+    lut = torch.from_numpy(MODEL_RANGE_LUT)
     checked = 0
     for it in range(8):
         for size in (64, 256, 384, 400):

@@ -123,15 +123,22 @@ def synth_dark(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
 
 
+# The exact §3.3 LUT, uint8 -> [-1, 1]: f32(f32(u/255) - 0.5) / 0.5.
+MODEL_RANGE_LUT = ((np.arange(256, dtype=np.float64) / 255.0).astype(np.float32) - np.float32(0.5)) / np.float32(0.5)
+
+
 def to_model_range(u8: np.ndarray) -> np.ndarray:
-    """HWC uint8 -> CHW float32 with the exact §3.3 LUT: f32(f32(u/255) - 0.5) / 0.5."""
-    lut = ((np.arange(256, dtype=np.float64) / 255.0).astype(np.float32) - np.float32(0.5)) / np.float32(0.5)
-    return lut[u8].transpose(2, 0, 1).copy()
+    """HWC uint8 -> CHW float32 through MODEL_RANGE_LUT."""
+    return MODEL_RANGE_LUT[u8].transpose(2, 0, 1).copy()
+
+
+def draw_augment(rng: np.random.Generator) -> Tuple[int, bool]:
+    """The augmentation of one sample: quarter turns (np.rot90's k) and a left-right flip."""
+    return int(rng.integers(4)), bool(rng.integers(2))
 
 
 def _augment(pair: Tuple[np.ndarray, np.ndarray], rng: np.random.Generator):
-    k = int(rng.integers(4))
-    flip = bool(rng.integers(2))
+    k, flip = draw_augment(rng)
     out = []
     for a in pair:
         a = np.rot90(a, k)
@@ -141,7 +148,8 @@ def _augment(pair: Tuple[np.ndarray, np.ndarray], rng: np.random.Generator):
     return out
 
 
-def _crop(h: int, w: int, size: int, rng: np.random.Generator) -> Tuple[int, int]:
+def draw_crop(h: int, w: int, size: int, rng: np.random.Generator) -> Tuple[int, int]:
+    """The top-left corner of a random size x size crop of an h x w image."""
     return int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
 
 
@@ -156,11 +164,11 @@ def sample_batch(data: Dict[str, object], split: Dict[str, List[str]], it: int, 
         if rng.random() < p_real:
             i = idx_lol[int(rng.integers(len(idx_lol)))]
             lo, hi = data["lol_low"][i], data["lol_high"][i]
-            y0, x0 = _crop(lo.shape[0], lo.shape[1], size, rng)
+            y0, x0 = draw_crop(lo.shape[0], lo.shape[1], size, rng)
             lo, hi = lo[y0:y0 + size, x0:x0 + size], hi[y0:y0 + size, x0:x0 + size]
         else:
             img = data["natural"][idx_nat[int(rng.integers(len(idx_nat)))]]
-            y0, x0 = _crop(img.shape[0], img.shape[1], size, rng)
+            y0, x0 = draw_crop(img.shape[0], img.shape[1], size, rng)
             hi = img[y0:y0 + size, x0:x0 + size]
             lo = synth_dark(hi, rng)
         lo, hi = _augment((lo, hi), rng)

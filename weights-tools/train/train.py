@@ -39,6 +39,22 @@ except ImportError:  # pragma: no cover - fallback when tqdm is not installed
     tqdm = None
 
 
+DEFAULT_MODEL = {"pre_ngf": 16, "pre_blocks": 3, "mlp_hidden": [32, 32], "h_ngf": 16, "ga_ngf": 32,
+                 "ga_blocks": 5}
+
+
+def add_step_args(ap: argparse.ArgumentParser, w_color: float = 0.0) -> None:
+    """The arguments train_step() reads: loss weights and the EMA decay (train_gpu.py shares them)."""
+    ap.add_argument("--w-ssim", type=float, default=0.3)
+    ap.add_argument("--w-edge", type=float, default=0.2)
+    ap.add_argument("--w-pre", type=float, default=0.25, help="auxiliary L1 of pre_A vs the target")
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--w-color", type=float, default=w_color,
+                    help="weight of the colour-angle loss (1 - cosine of per-pixel RGB vectors)")
+    ap.add_argument("--w-mse", type=float, default=0.0,
+                    help="weight of the mean squared error on [0, 1] images (the loss PSNR measures)")
+
+
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--name", default="default")
@@ -51,14 +67,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-min", type=float, default=1e-5)
     ap.add_argument("--warmup", type=int, default=50)
-    ap.add_argument("--w-ssim", type=float, default=0.3)
-    ap.add_argument("--w-edge", type=float, default=0.2)
-    ap.add_argument("--w-pre", type=float, default=0.25, help="auxiliary L1 of pre_A vs the target")
-    ap.add_argument("--ema", type=float, default=0.999)
-    ap.add_argument("--w-color", type=float, default=0.0,
-                    help="weight of the colour-angle loss (1 - cosine of per-pixel RGB vectors)")
-    ap.add_argument("--w-mse", type=float, default=0.0,
-                    help="weight of the mean squared error on [0, 1] images (the loss PSNR measures)")
+    add_step_args(ap)
     ap.add_argument("--init-from", default="",
                     help="fine-tune: start from this run's best.pt (EMA weights), e.g. runs/default/best.pt")
     ap.add_argument("--revive-mask", action="store_true",
@@ -71,9 +80,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--val-every", type=int, default=325)
     ap.add_argument("--ckpt-every", type=int, default=40)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--model", default=json.dumps({"pre_ngf": 16, "pre_blocks": 3, "mlp_hidden": [32, 32],
-                                                  "h_ngf": 16, "ga_ngf": 32, "ga_blocks": 5}),
-                    help="NercoConfig as JSON")
+    ap.add_argument("--model", default=json.dumps(DEFAULT_MODEL), help="NercoConfig as JSON")
     ap.add_argument("--max-val-natural", type=int, default=10)
     ap.add_argument("--max-val-lol", type=int, default=16, help="fewer only for smoke tests")
     ap.add_argument("--reschedule", action="store_true",

@@ -35,14 +35,12 @@ from PIL import Image  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from data import to_model_range  # noqa: E402
+from data import MODEL_RANGE_LUT, draw_augment, draw_crop  # noqa: E402
 from export import load_into  # noqa: E402
 from model import Nerco, NercoConfig  # noqa: E402
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
-from train import fc1_lr_scale, lr_at, make_optimizer, revive_mask, train_step  # noqa: E402
-
-DEFAULT_MODEL = {"pre_ngf": 16, "pre_blocks": 3, "mlp_hidden": [32, 32], "h_ngf": 16, "ga_ngf": 32,
-                 "ga_blocks": 5}
+from train import (DEFAULT_MODEL, add_step_args, fc1_lr_scale, lr_at, make_optimizer, revive_mask,  # noqa: E402
+                   train_step)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -63,12 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--lr-min", type=float, default=1e-6)
     ap.add_argument("--warmup", type=int, default=60)
-    ap.add_argument("--w-ssim", type=float, default=0.3)
-    ap.add_argument("--w-edge", type=float, default=0.2)
-    ap.add_argument("--w-pre", type=float, default=0.25)
-    ap.add_argument("--w-color", type=float, default=0.5)
-    ap.add_argument("--w-mse", type=float, default=0.0)
-    ap.add_argument("--ema", type=float, default=0.999)
+    add_step_args(ap, w_color=0.5)
     ap.add_argument("--revive-mask", action="store_true")
     ap.add_argument("--fc1-lr-scale", type=float, default=0.05)
     ap.add_argument("--stop-after", type=int, default=0,
@@ -99,23 +92,19 @@ def load_pairs(data_dir: str, device: torch.device) -> Tuple[List[str], torch.Te
     return names, torch.from_numpy(low).to(device), torch.from_numpy(high).to(device)
 
 
-def model_range_lut(device: torch.device) -> torch.Tensor:
-    """to_model_range's exact uint8 -> [-1, 1] table."""
-    return torch.from_numpy(to_model_range(np.arange(256, dtype=np.uint8).reshape(1, 256, 1))[0, 0]).to(device)
-
-
 def batch_on_device(low: torch.Tensor, high: torch.Tensor, lut: torch.Tensor, it: int, seed: int, batch: int,
                     size: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """train.py's sample_batch for real pairs (p_real = 1), with the same draws in the same order:
-    the real-or-synthetic draw, the image, the crop corner, the rotation, the flip."""
+    the real-or-synthetic draw, the image, the crop corner (draw_crop), the rotation and flip
+    (draw_augment). lut is data.MODEL_RANGE_LUT on the device."""
     rng = np.random.default_rng([seed, it])
     n, h, w = low.shape[:3]
     xs, ys = [], []
     for _ in range(batch):
         rng.random()  # sample_batch's real-or-synthetic draw: always real here
         i = int(rng.integers(n))
-        y0, x0 = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-        k, flip = int(rng.integers(4)), bool(rng.integers(2))
+        y0, x0 = draw_crop(h, w, size, rng)
+        k, flip = draw_augment(rng)
         out = []
         for img in (low[i], high[i]):
             t = torch.rot90(img[y0:y0 + size, x0:x0 + size], k, (0, 1))
@@ -171,7 +160,7 @@ def main(argv=None) -> int:
     args.fc1_lr_scale = fc1_lr_scale(vars(args))
     opt = make_optimizer(model, args)
     names, low, high = load_pairs(args.data, dev)
-    lut = model_range_lut(dev)
+    lut = torch.from_numpy(MODEL_RANGE_LUT).to(dev)
     args.device_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
     args.torch = torch.__version__
     print(f"{args.name}: {len(names)} pairs on {args.device_name}, torch {args.torch}, "
