@@ -90,13 +90,19 @@ def describe_recipe(a: dict, it: int = 0) -> str:
     """The whole recipe of a checkpoint: its own run, and how many fine-tune stages led to it."""
     if a.get("device_name"):
         return describe_gpu_run(a, it)
-    stages, src = 1, a.get("init_from")
+    stages, src, root = 1, a.get("init_from"), None
     while src:
         stages += 1
-        src = torch.load(os.path.join(HERE, src), map_location="cpu")["args"].get("init_from")
+        root = torch.load(os.path.join(HERE, src), map_location="cpu")
+        src = root["args"].get("init_from")
     picked = "checkpoint picked on a held-out validation split (weights-tools/train/val_split.json)"
     if stages == 1:
         return f"NeRCo layout, small widths; trained from scratch on CPU with train.py ({describe_run(a)}); {picked}"
+    if root["args"].get("device_name"):  # the lineage starts with a GPU run, not on this CPU
+        return (f"NeRCo layout, small widths; {stages} stages. Stage {stages} (this checkpoint): fine-tuned on CPU "
+                f"with train.py from {a['init_from']} for {describe_run(a)}; {picked}. Stage 1: EMA snapshot at "
+                f"iteration {root['it']} of a train_gpu.py run on one {root['args']['device_name']}; "
+                f"see docs/MODEL.md")
     return (f"NeRCo layout, small widths; {stages} stages on CPU with train.py. Stage {stages} (this "
             f"checkpoint): fine-tuned from {a['init_from']} for {describe_run(a)}; {picked}; earlier "
             f"stages: see docs/MODEL.md")
