@@ -127,42 +127,9 @@ function checkFeatures(f0: GpuTensor, label: string): [number, number, number] {
  * Two passes: per-tile partials, then one workgroup per channel merges them (tree sums).
  */
 export async function poolReflectPadded(rec: Recorder, f0: GpuTensor, label = 'attention pool'): Promise<GpuTensor> {
-  const [c, h, w] = checkFeatures(f0, label);
-  const rt = rec.runtime;
-  const partsX = Math.ceil(w / POOL_TILE_W);
-  const partsY = Math.ceil(h / POOL_TILE_H);
-  const parts = partsX * partsY;
-  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
-  if (c > maxWg) throw new InvalidArgumentError(`${label}: ${c} channels exceed ${maxWg} workgroups per dimension`);
-  const [pool, merge] = await Promise.all([
-    rec.kernel(poolKernel(w)),
-    rec.kernel({ shader: 'attention_pool_merge' }),
-  ]);
-  const partialSum = rt.tensor([c, parts], `${label} partial sums`);
-  const partialMax = rt.tensor([c, parts], `${label} partial maxima`);
-  const pooled = rt.tensor([2 * c], `${label} pooled`);
-  try {
-    rec.dispatch(pool, {
-      label: `${label} partials`,
-      bindings: { f0, partial_sum: partialSum, partial_max: partialMax },
-      uniforms: { height: h, width: w, parts_x: partsX, parts, row0: 0, image_height: h, part_base: 0 },
-      workgroups: [partsX, partsY, c],
-    });
-    rec.dispatch(merge, {
-      label: `${label} merge`,
-      bindings: { partial_sum: partialSum, partial_max: partialMax, pooled },
-      uniforms: { channels: c, parts, inv_count: 1 / ((h + 6) * (w + 6)) },
-      workgroups: [c],
-    });
-  } catch (e) {
-    pooled.release();
-    throw e;
-  } finally {
-    // Safe while recording: later users of these buffers are ordered after these dispatches.
-    partialSum.release();
-    partialMax.release();
-  }
-  return pooled;
+  checkFeatures(f0, label);
+  // A whole map is the one-band case: the same partials and merge, with nothing to offset.
+  return poolReflectPaddedBanded(rec, [{ tensor: f0, row0: 0 }], label);
 }
 
 /** ca = conv_ca · fc2 · ReLU(fc1 · v) from the pooled vector v [2·ngf] → [ngf]. */
@@ -344,6 +311,7 @@ export async function poolReflectPaddedBanded(rec: Recorder, bands: readonly Fea
     pooled.release();
     throw e;
   } finally {
+    // Safe while recording: later users of these buffers are ordered after these dispatches.
     partialSum.release();
     partialMax.release();
   }
