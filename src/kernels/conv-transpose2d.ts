@@ -5,6 +5,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
 import { checkInputNorm, outputTensor, workgroupSizeFor, type InputNorm } from './conv2d.js';
 import { flatGrid } from './grid.js';
+import { paddedBiasConstant } from './padded-bias.js';
 import { dispatchConvTranspose2dSg, packConvTranspose2dSgWeights } from './conv-transpose2d-sg.js';
 
 /** One invocation's block: `qx` input columns (a 2 × 2·qx output block) × `cob`·4 output channels. */
@@ -92,12 +93,7 @@ export function prepareConvTranspose2d(
   if (wanted === 'subgroup' || (wanted === 'auto' && rt.hasSubgroups8)) {
     const { packed, paddedCout } = packConvTranspose2dSgWeights(weight);
     const wT = rt.constant(packed, [packed.length], `${label}.weight`);
-    let bT: GpuTensor | null = null;
-    if (bias) {
-      const b = new Float32Array(paddedCout);
-      b.set(bias.data.subarray(0, cout));
-      bT = rt.constant(b, [paddedCout], `${label}.bias`);
-    }
+    const bT = paddedBiasConstant(rt, bias, cout, paddedCout, label);
     return { cin, cout, kernel: 'subgroup', paddedCout, weight: wT, bias: bT, label, cob: 1, coutBlocks: paddedCout / 4, fixedTiling: null };
   }
   const cob = Math.min(tiling?.cob ?? DEFAULT_CONV_TRANSPOSE_COB, Math.ceil(cout / 4));
@@ -117,12 +113,7 @@ export function prepareConvTranspose2d(
     }
   }
   const wT = rt.constant(packed, [packed.length], `${label}.weight`);
-  let bT: GpuTensor | null = null;
-  if (bias) {
-    const b = new Float32Array(padded);
-    b.set(bias.data.subarray(0, cout));
-    bT = rt.constant(b, [padded], `${label}.bias`);
-  }
+  const bT = paddedBiasConstant(rt, bias, cout, padded, label);
   return { cin, cout, kernel: 'portable', paddedCout: padded, weight: wT, bias: bT, label, cob, coutBlocks, fixedTiling: tiling ? { qx: tiling.qx, cob } : null };
 }
 

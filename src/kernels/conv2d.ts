@@ -4,6 +4,7 @@ import type { Recorder } from '../runtime/recorder.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
 import { flatGrid } from './grid.js';
+import { paddedBiasConstant } from './padded-bias.js';
 import { dispatchConv2dSg, packConv2dSgWeights } from './conv2d-sg.js';
 
 /**
@@ -193,12 +194,7 @@ export function prepareConv2d(
     const laneChannels = opts.laneChannels ?? 1;
     const { packed, paddedCout } = packConv2dSgWeights(weight, weightF16, laneChannels);
     const wT = rt.constant(packed, [packed.length], `${label}.weight`);
-    let bT: GpuTensor | null = null;
-    if (bias) {
-      const b = new Float32Array(paddedCout);
-      b.set(bias.data.subarray(0, cout));
-      bT = rt.constant(b, [paddedCout], `${label}.bias`);
-    }
+    const bT = paddedBiasConstant(rt, bias, cout, paddedCout, label);
     return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout, weightF16, laneChannels, label, cob: 1, coutBlocks: paddedCout / 4, fixedTiling: null };
   }
   // A block of 4 channels per vec4; small Cout (the 3-channel heads) would waste most of a wider block.
@@ -222,12 +218,7 @@ export function prepareConv2d(
     }
   }
   const wT = rt.constant(packed, [packed.length], `${label}.weight`);
-  let bT: GpuTensor | null = null;
-  if (bias) {
-    const b = new Float32Array(padded);
-    b.set(bias.data.subarray(0, cout));
-    bT = rt.constant(b, [padded], `${label}.bias`);
-  }
+  const bT = paddedBiasConstant(rt, bias, cout, padded, label);
   return { cout, cin, k, kernel, weight: wT, bias: bT, paddedCout: padded, weightF16: false, laneChannels: 1, label, cob, coutBlocks, fixedTiling: tiling ? { ...tiling, cob } : null };
 }
 
