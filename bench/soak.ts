@@ -17,9 +17,9 @@
 import { parseArgs } from 'node:util';
 import { loadNeRCo } from '../src/nerco/load.js';
 import type { NeRCoModel } from '../src/nerco/model.js';
-import { BufferUsage, MapMode, TextureUsage } from '../src/runtime/gpu-constants.js';
 import { releaseNodeGPU } from '../src/runtime/device.js';
 import { makeRng } from '../test/helpers/random.js';
+import { readRGBA8, uploadRGBA8 } from '../test/helpers/texture.js';
 import { tinyWeights } from '../test/helpers/tiny-model.js';
 
 const DEFAULT_SIZES = '9x7,64x48,1x1,33x17,48x64,100x75,8x8,127x33,16x12,80x60';
@@ -35,21 +35,7 @@ function parseSizes(s: string): [number, number][] {
 function texture(model: NeRCoModel, w: number, h: number, seed: number): GPUTexture {
   const rng = makeRng(seed);
   const data = Uint8Array.from({ length: w * h * 4 }, () => Math.floor(rng() * 160));
-  const tex = model.device.createTexture({ size: [w, h], format: 'rgba8unorm', usage: TextureUsage.COPY_SRC | TextureUsage.COPY_DST });
-  model.device.queue.writeTexture({ texture: tex }, data, { bytesPerRow: 4 * w }, [w, h]);
-  return tex;
-}
-
-async function readTexture(device: GPUDevice, tex: GPUTexture): Promise<Uint8Array> {
-  const row = Math.ceil((tex.width * 4) / 256) * 256;
-  const buf = device.createBuffer({ size: row * tex.height, usage: BufferUsage.COPY_DST | BufferUsage.MAP_READ });
-  const enc = device.createCommandEncoder();
-  enc.copyTextureToBuffer({ texture: tex }, { buffer: buf, bytesPerRow: row }, [tex.width, tex.height]);
-  device.queue.submit([enc.finish()]);
-  await buf.mapAsync(MapMode.READ);
-  const out = new Uint8Array(buf.getMappedRange()).slice();
-  buf.destroy();
-  return out;
+  return uploadRGBA8(model.device, w, h, data);
 }
 
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(2)} MiB`;
@@ -108,12 +94,12 @@ async function main(): Promise<number> {
       const sequential: Uint8Array[] = [];
       for (const t of inputs) {
         const o = await model.enhance(t);
-        sequential.push(await readTexture(model.device, o));
+        sequential.push(await readRGBA8(model.device, o));
         o.destroy();
       }
       const outs = await Promise.all(inputs.map((t) => model.enhance(t)));
       for (let i = 0; i < outs.length; i++) {
-        const got = await readTexture(model.device, outs[i]!);
+        const got = await readRGBA8(model.device, outs[i]!);
         if (got.some((v, j) => v !== sequential[i]![j])) concurrencyMismatches++;
         outs[i]!.destroy();
       }

@@ -16,14 +16,14 @@ function deviceOf(d: DeviceLike): GPUDevice {
 
 const align256 = (n: number): number => Math.ceil(n / 256) * 256;
 
+/** Host RGBA pixels: an ImageData where the platform has one. */
+export type HostPixels = ImageData | { readonly width: number; readonly height: number; readonly data: Uint8ClampedArray<ArrayBuffer> };
+
 /**
  * Copies an 8-bit texture (rgba8unorm or bgra8unorm with COPY_SRC; any other readable texture
  * with TEXTURE_BINDING is converted to rgba8unorm on the GPU first) back to the host as RGBA
  * bytes: an ImageData where the platform has one, else `{ width, height, data }`.
  */
-/** Host RGBA pixels: an ImageData where the platform has one. */
-export type HostPixels = ImageData | { readonly width: number; readonly height: number; readonly data: Uint8ClampedArray<ArrayBuffer> };
-
 export async function readTexturePixels(target: DeviceLike, texture: GPUTexture): Promise<HostPixels> {
   const device = deviceOf(target);
   const { width, height } = texture;

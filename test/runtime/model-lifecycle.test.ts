@@ -9,12 +9,13 @@ import { loadNeRCo } from '../../src/nerco/load.js';
 import type { NeRCoModel } from '../../src/nerco/model.js';
 import { fakeBToRGB8 } from '../../src/nerco/postprocess.js';
 import { prepareInput } from '../../src/nerco/preprocess.js';
-import { BufferUsage, MapMode, TextureUsage } from '../../src/runtime/gpu-constants.js';
+import { BufferUsage } from '../../src/runtime/gpu-constants.js';
 import { releaseNodeGPU } from '../../src/runtime/device.js';
 import { kernelFromMessage } from '../../src/runtime/runtime.js';
 import { GpuTensor } from '../../src/runtime/tensor.js';
 import { nercoForwardCPU } from '../reference/nerco.js';
 import { makeRng } from '../helpers/random.js';
+import { readRGBA8, uploadRGBA8 } from '../helpers/texture.js';
 import { tinyWeights, tinyWeightsBytes } from '../helpers/tiny-model.js';
 
 const SEED = 5;
@@ -34,26 +35,6 @@ afterAll(() => {
 function randomRGBA(w: number, h: number, seed: number): Uint8Array {
   const rng = makeRng(seed);
   return Uint8Array.from({ length: w * h * 4 }, () => Math.floor(rng() * 140));
-}
-
-function uploadTexture(device: GPUDevice, w: number, h: number, rgba: Uint8Array): GPUTexture {
-  const tex = device.createTexture({ size: [w, h], format: 'rgba8unorm', usage: TextureUsage.COPY_SRC | TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING });
-  device.queue.writeTexture({ texture: tex }, rgba as Uint8Array<ArrayBuffer>, { bytesPerRow: 4 * w }, [w, h]);
-  return tex;
-}
-
-async function readTexture(device: GPUDevice, tex: GPUTexture): Promise<Uint8Array> {
-  const row = Math.ceil((tex.width * 4) / 256) * 256;
-  const buf = device.createBuffer({ size: row * tex.height, usage: BufferUsage.COPY_DST | BufferUsage.MAP_READ });
-  const enc = device.createCommandEncoder();
-  enc.copyTextureToBuffer({ texture: tex }, { buffer: buf, bytesPerRow: row }, [tex.width, tex.height]);
-  device.queue.submit([enc.finish()]);
-  await buf.mapAsync(MapMode.READ);
-  const mapped = new Uint8Array(buf.getMappedRange());
-  const out = new Uint8Array(tex.width * tex.height * 4);
-  for (let y = 0; y < tex.height; y++) out.set(mapped.subarray(y * row, y * row + tex.width * 4), y * tex.width * 4);
-  buf.destroy();
-  return out;
 }
 
 /** What enhance(texture) should give (NERCO.md §1/§3/§8 with reflect padding, nearest rounding), as RGB. */
@@ -86,7 +67,7 @@ describe('device loss', () => {
     const model = await newModel();
     const [w, h] = [9, 7];
     const rgba = randomRGBA(w, h, 1);
-    const tex = uploadTexture(model.device, w, h, rgba);
+    const tex = uploadRGBA8(model.device, w, h, rgba);
     // In flight when the device goes: called, then the device is destroyed before it runs.
     const inFlight = model.enhance(tex);
     model.device.destroy();
@@ -99,9 +80,9 @@ describe('device loss', () => {
     model.destroy(); // still safe
 
     const fresh = await newModel(tinyWeightsBytes(SEED));
-    const tex2 = uploadTexture(fresh.device, w, h, rgba);
+    const tex2 = uploadRGBA8(fresh.device, w, h, rgba);
     const out = await fresh.enhance(tex2);
-    const got = await readTexture(fresh.device, out);
+    const got = await readRGBA8(fresh.device, out);
     // GPU vs the float64 CPU reference: bytes may differ by 1 where a value sits on a rounding boundary.
     expect(maxRGBDiff(got, cpuReference(rgba, w, h))).toBeLessThanOrEqual(1);
     out.destroy();
@@ -168,17 +149,17 @@ describe('many callers, many calls', () => {
     const model = await newModel();
     const inputs = Array.from({ length: 10 }, (_, i) => {
       const [w, h] = SIZES[i % SIZES.length]!;
-      return uploadTexture(model.device, w, h, randomRGBA(w, h, 100 + i));
+      return uploadRGBA8(model.device, w, h, randomRGBA(w, h, 100 + i));
     });
     const sequential: Uint8Array[] = [];
     for (const tex of inputs) {
       const out = await model.enhance(tex);
-      sequential.push(await readTexture(model.device, out));
+      sequential.push(await readRGBA8(model.device, out));
       out.destroy();
     }
     const outs = await Promise.all(inputs.map((tex) => model.enhance(tex)));
     for (let i = 0; i < outs.length; i++) {
-      expect(await readTexture(model.device, outs[i]!), `input ${i}`).toEqual(sequential[i]);
+      expect(await readRGBA8(model.device, outs[i]!), `input ${i}`).toEqual(sequential[i]);
       outs[i]!.destroy();
     }
     // And the sequential results are right (two of them checked against the CPU reference).
@@ -192,7 +173,7 @@ describe('many callers, many calls', () => {
   it('soak: 60 calls over 6 sizes; pooled memory, uniforms and pipelines identical after the first round', async () => {
     const model = await newModel();
     const rt = model.runtime;
-    const inputs = SIZES.map(([w, h], i) => uploadTexture(model.device, w, h, randomRGBA(w, h, 200 + i)));
+    const inputs = SIZES.map(([w, h], i) => uploadRGBA8(model.device, w, h, randomRGBA(w, h, 200 + i)));
     const snapshots: { pool: number; buffers: number; inUse: number; uniforms: number; pipelines: number }[] = [];
     for (let call = 0; call < 60; call++) {
       const out = await model.enhance(inputs[call % inputs.length]!);
