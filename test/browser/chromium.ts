@@ -70,3 +70,15 @@ export async function launchChromium(opts: LaunchOptions = {}): Promise<Chromium
     },
   };
 }
+
+/** `page.evaluate(fn, ...args)`; on failure the last 20 lines the pages printed are appended to the error. */
+export async function evaluateLogged<T, A extends unknown[]>(chromium: Chromium, page: Page, fn: (...args: A) => Promise<T> | T, ...args: A): Promise<T> {
+  try {
+    return await page.evaluate(fn as never, ...args) as T;
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\npage log:\n${chromium.log.slice(-20).join('\n')}`);
+  }
+}
+
+/** The harness hands bytes back from the page as base64. */
+export const bytesFromBase64 = (b64: string): Uint8Array => new Uint8Array(Buffer.from(b64, 'base64'));

@@ -11,7 +11,7 @@ import { decodeImageFile } from '../../src/node/image-io.js';
 import { INPUT_LUT } from '../../src/nerco/preprocess.js';
 import { readNpy } from '../helpers/npy.js';
 import { sharedPath } from '../helpers/shared-path.js';
-import { launchChromium, type Chromium } from './chromium.js';
+import { launchChromium, type Chromium, bytesFromBase64, evaluateLogged } from './chromium.js';
 
 const CASE = 'dark-40x56';
 const FIXTURE_URL = '/fixtures/nerco-random/';
@@ -28,15 +28,12 @@ afterAll(async () => {
   await chromium?.close();
 });
 
+/** Evaluates in the page; on failure the page's console is appended to the error. */
 async function inPage<T, A extends unknown[]>(fn: (...args: A) => Promise<T> | T, ...args: A): Promise<T> {
-  try {
-    return await page.evaluate(fn as never, ...args) as T;
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\npage log:\n${chromium.log.slice(-20).join('\n')}`);
-  }
+  return evaluateLogged(chromium, page, fn, ...args);
 }
 
-const bytes = (b64: string): Uint8Array => new Uint8Array(Buffer.from(b64, 'base64'));
+const bytes = bytesFromBase64;
 
 describe(`fixture ${CASE} in Chromium (official-size random checkpoints)`, () => {
   it('the .pth files load in the page, and weightsToSafetensors round-trips them exactly', async () => {

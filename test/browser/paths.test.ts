@@ -11,7 +11,7 @@ import { INPUT_LUT } from '../../src/nerco/preprocess.js';
 import { tinyWeights } from '../helpers/tiny-model.js';
 import * as refEdges from '../reference/edges.js';
 import { nercoForwardCPU } from '../reference/nerco.js';
-import { launchChromium, type Chromium } from './chromium.js';
+import { launchChromium, type Chromium, bytesFromBase64, evaluateLogged } from './chromium.js';
 import { ASSET_URL, IMAGE_RGB, IMAGE_RGBA, TINY_SEED, TINY_WEIGHTS_URL, type TestImage } from './assets.js';
 
 let chromium: Chromium;
@@ -32,14 +32,10 @@ afterAll(async () => {
 
 /** Evaluates in the page; on failure the page's console is appended to the error. */
 async function inPage<T, A extends unknown[]>(fn: (...args: A) => Promise<T> | T, ...args: A): Promise<T> {
-  try {
-    return await page.evaluate(fn as never, ...args) as T;
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\npage log:\n${chromium.log.slice(-20).join('\n')}`);
-  }
+  return evaluateLogged(chromium, page, fn, ...args);
 }
 
-const bytes = (b64: string): Uint8Array => new Uint8Array(Buffer.from(b64, 'base64'));
+const bytes = bytesFromBase64;
 
 function realA(img: TestImage): Float32Array {
   const n = img.width * img.height;
