@@ -25,7 +25,12 @@ for (const s of suites) {
   passed += report.numPassedTests;
   // A file that fails to load has no test results of its own: count it as one failure.
   const brokenFiles = report.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
-  failed += report.numFailedTests + brokenFiles;
+  // A skipped or to-do test checked nothing: it counts as a failure, never as a pass.
+  const unchecked = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  if (unchecked) console.error(`${s.name} suite: ${unchecked} skipped or to-do test(s), counted as failed`);
+  failed += report.numFailedTests + brokenFiles + unchecked;
+  // A non-zero exit with no failing test (an unhandled error between tests) is a failure too.
+  if (r.status !== 0 && report.numFailedTests + brokenFiles === 0) failed += 1;
   if (report.numTotalTests === 0) code = 1;
 }
 console.log(`${passed} passed, ${failed} failed`);
