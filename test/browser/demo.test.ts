@@ -67,6 +67,56 @@ async function canvasStats(page: Page, id: string): Promise<{ width: number; hei
   return { width, height, mean: sum / (3 * (png.data.length / 4)), distinct: seen.size };
 }
 
+/**
+ * The downloaded PNG holds what the library gives for the demo's input: the sample decoded and
+ * scaled to the working size as demo.js does it, enhanced by a second model with the same weights
+ * on its own device in the same browser (±1: that device may pick other kernels). paths.test.ts
+ * checks the library's enhance against the float64 CPU reference.
+ */
+async function expectDownloadIsEnhancedSample(page: Page, href: string): Promise<void> {
+  const bundle = new URL('../dist/browser/nerco-webgpu.js', page.url()).href;
+  // A module script, not a dynamic import inside evaluate(): the test's own transform would rewrite that.
+  await page.addScriptTag({ type: 'module', content: `import * as nerco from ${JSON.stringify(bundle)}; window.nercoUnderTest = nerco;` });
+  await page.waitForFunction(() => (window as any).nercoUnderTest !== undefined, { timeout: 60_000 });
+  const r = await page.evaluate(async (downloadUrl: string, weightsUrl: string | null, maxSide: number) => {
+    const nerco = (window as any).nercoUnderTest;
+    const b64 = (u8: Uint8Array): string => {
+      let t = '';
+      for (let i = 0; i < u8.length; i += 0x8000) t += String.fromCharCode(...u8.subarray(i, i + 0x8000));
+      return btoa(t);
+    };
+    const src: ImageBitmap = await nerco.decodeImage(await (await fetch(new URL('../samples/dark-street.png', location.href))).blob());
+    let input = src;
+    if (maxSide > 0 && Math.max(src.width, src.height) > maxSide) {
+      const s = maxSide / Math.max(src.width, src.height);
+      input = await createImageBitmap(src, {
+        resizeWidth: Math.max(1, Math.round(src.width * s)), resizeHeight: Math.max(1, Math.round(src.height * s)),
+        resizeQuality: 'high', premultiplyAlpha: 'none', colorSpaceConversion: 'none',
+      });
+    }
+    const model = await nerco.loadNeRCo(weightsUrl ? new URL(weightsUrl, location.href) : undefined);
+    const out: GPUTexture = await nerco.enhance(model, input);
+    const want = (await nerco.readTexturePixels(model, out)).data as Uint8ClampedArray;
+    out.destroy();
+    model.destroy();
+    const downloaded = new Uint8Array(await (await fetch(downloadUrl)).arrayBuffer());
+    return { want: b64(new Uint8Array(want.buffer)), size: [input.width, input.height], png: b64(downloaded) };
+  }, href, DOCS ? null : TINY_WEIGHTS_URL, DOCS ? 0 : 128);
+  const got = PNG.sync.read(Buffer.from(r.png, 'base64'));
+  const want = Buffer.from(r.want, 'base64');
+  expect([got.width, got.height]).toEqual(WORKING);
+  expect(r.size).toEqual(WORKING);
+  let over = 0;
+  let equal = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got.data[i]! - want[i]!);
+    if (d > 1) over++;
+    if (d === 0) equal++;
+  }
+  expect(over, 'bytes of the download more than 1 away from the library\'s result').toBe(0);
+  expect(equal / want.length).toBeGreaterThanOrEqual(0.99);
+}
+
 describe('demo page', () => {
   let page: Page;
 
@@ -97,6 +147,7 @@ describe('demo page', () => {
     expect(await page.$eval('#download', (el) => (el as HTMLAnchorElement).download)).toBe('dark-street-enhanced.png');
     const png = await page.evaluate(async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer()).slice(0, 8).join(','), href);
     expect(png).toBe('137,80,78,71,13,10,26,10');
+    await expectDownloadIsEnhancedSample(page, href);
 
     // The slider moves the split; Laplacian redraws the edge views.
     await page.$eval('#slider', (el) => {

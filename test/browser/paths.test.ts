@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { fakeBToRGB8 } from '../../src/nerco/postprocess.js';
-import { INPUT_LUT } from '../../src/nerco/preprocess.js';
+import { INPUT_LUT, prepareInput } from '../../src/nerco/preprocess.js';
 import { tinyWeights } from '../helpers/tiny-model.js';
 import * as refEdges from '../reference/edges.js';
 import { nercoForwardCPU } from '../reference/nerco.js';
@@ -213,6 +213,13 @@ describe('browser bundle (tiny weights, SwiftShader)', () => {
     }, ASSET_URL + IMAGE_RGBA.name);
     expect(r.size).toEqual([IMAGE_RGBA.width, IMAGE_RGBA.height]);
     expect(diffStats(bytes(r.bitmap), bytes(r.imageData)).max).toBe(0);
+    // And the padded path against the float64 CPU reference (reflect-pad to the network size, crop back).
+    const input = prepareInput(rgb(new Uint8Array(IMAGE_RGBA.data.buffer)), IMAGE_RGBA.width, IMAGE_RGBA.height, 'pad');
+    const w = tinyWeights(TINY_SEED);
+    const ref = nercoForwardCPU({ ga: w.ga.tensors, pre: w.pre.tensors, h: w.h.tensors }, input.chw, input.netH, input.netW);
+    const s = diffStats(rgb(bytes(r.bitmap)), fakeBToRGB8(ref.fakeB, input.netW, input.netH, 'nearest', input.crop));
+    expect(s.max).toBeLessThanOrEqual(1);
+    expect(s.equal).toBeGreaterThanOrEqual(0.99);
   });
 
   it('a model on the caller\'s GPUDevice returns textures that device can use; destroy() leaves the device alive', async () => {

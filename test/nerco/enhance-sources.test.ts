@@ -1,7 +1,8 @@
 /**
  * The source/texture layer (src/browser) on Node's Dawn: the paths that need no DOM — RGBA pixels,
  * textures with and without COPY_SRC, rgba8/bgra8 outputs, edge views — checked against the
- * model's own CHW pass and the CPU reference. The DOM sources are covered by test/browser.
+ * model's own CHW pass, which is checked against the CPU reference here too. The DOM sources are
+ * covered by test/browser.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edges, enhance, readTexturePixels, textureFromSource } from '../../src/browser/index.js';
@@ -14,6 +15,7 @@ import { releaseNodeGPU } from '../../src/runtime/device.js';
 import { makeRng } from '../helpers/random.js';
 import { tinyWeights } from '../helpers/tiny-model.js';
 import * as ref from '../reference/edges.js';
+import { nercoForwardCPU } from '../reference/nerco.js';
 
 let model: NeRCoModel;
 beforeAll(async () => {
@@ -62,6 +64,12 @@ describe('enhance(model, source)', () => {
   beforeAll(async () => {
     const { fakeB } = await model.runCHW(realA(pixels), 12, 20);
     expected = fakeBToRGB8(fakeB, 20, 12, 'nearest');
+  });
+
+  it('the CHW pass the tests below compare with matches the float64 CPU reference (±1)', () => {
+    const wt = tinyWeights(3);
+    const { fakeB } = nercoForwardCPU({ ga: wt.ga.tensors, pre: wt.pre.tensors, h: wt.h.tensors }, realA(pixels), 12, 20);
+    expect(countOver(expected, fakeBToRGB8(fakeB, 20, 12, 'nearest'), 1)).toBe(0);
   });
 
   it('RGBA pixels → rgba8unorm texture equal to the CHW pass (±1, ≥ 99 % exact), alpha 255', async () => {
