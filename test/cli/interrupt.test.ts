@@ -36,9 +36,14 @@ describe('interrupted writes', () => {
   });
 
   it('main installs its signal handlers only while it runs', async () => {
-    const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+    const counts = (): number[] => [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+    const before = counts();
+    let during: number[] = [];
     const lines: string[] = [];
-    expect(await main(['--help'], { log: (l) => lines.push(l), warn: (l) => lines.push(l) })).toBe(0);
-    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
+    // main prints the usage while it runs: the handlers must be there then, and gone afterwards.
+    const log = (l: string): void => { during = counts(); lines.push(l); };
+    expect(await main(['--help'], { log, warn: log })).toBe(0);
+    expect(during).toEqual([before[0]! + 1, before[1]! + 1]);
+    expect(counts()).toEqual(before);
   });
 });

@@ -24,16 +24,21 @@ beforeAll(async () => {
 afterAll(() => model?.destroy());
 
 describe('default weights: WebGPU vs PyTorch', () => {
-  // The issue's bar for the shipped weights: max abs ≤ 1e-3.
+  // The issue's bar for the shipped weights is max abs ≤ 1e-3. Measured on lavapipe: 1.6e-6
+  // (fake_B, pre_A), 1.8e-7 (mask), only summation order differing; held to 1e-4, so that a real
+  // slip (a dropped bias, a wrong epsilon) cannot hide under the wide bar, with room for other GPUs.
+  const TOL = 1e-4;
   for (const [name, key] of [['fake_B', 'fakeB'], ['pre_A', 'preA'], ['mask', 'mask']] as const) {
-    it(`${name} within 1e-3`, () => {
+    it(`${name} within ${TOL} (the issue's bar: 1e-3)`, () => {
       const err = maxAbsDiff(result[key]!, readNpy(`${DIR}/${name}.npy`).data);
       console.log(`default weights ${name} max abs: ${err.toExponential(2)}`);
-      expect(err).toBeLessThanOrEqual(1e-3);
+      expect(err).toBeLessThanOrEqual(TOL);
     });
   }
 
-  it('uses the small shipped layout, not the full-size NeRCo', () => {
-    expect(model.weights.ga.config.ngf).toBeLessThan(64);
+  it('uses the shipped layout (docs/MODEL.md), not the full-size NeRCo', () => {
+    expect(model.weights.ga.config).toMatchObject({ ngf: 32, nBlocks: 5 });
+    expect(model.weights.pre.config).toMatchObject({ ngf: 16, nBlocks: 3, mlpWidths: [32, 32, 3] });
+    expect(model.weights.h.config).toMatchObject({ ngf: 16 });
   });
 });

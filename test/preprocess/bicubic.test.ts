@@ -16,6 +16,10 @@ interface Case { source: string; expected: string; from: [number, number]; to: [
 const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as { cases: Case[] };
 
 describe('pillowBicubicResize', () => {
+  it('the manifest lists the 10 size pairs make_bicubic_fixtures.py writes (an empty list would test nothing)', () => {
+    expect(manifest.cases).toHaveLength(10);
+  });
+
   it.each(manifest.cases.map((c) => [`${c.from.join('×')} → ${c.to.join('×')}`, c] as const))(
     '%s is bit-exact with Pillow', (_label, c) => {
       const src = decodePNG(readFileSync(join(DIR, c.source)), c.source);

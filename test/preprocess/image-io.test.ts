@@ -29,6 +29,10 @@ async function decodeError(bytes: Uint8Array, name: string): Promise<Error> {
 
 describe('decodeImage matches Pillow convert("RGB")', () => {
   const supported = manifest.cases.filter((c) => c.expected !== null);
+  it('the manifest lists the 28 decodable files and 2 shared WebPs (an empty list would test nothing)', () => {
+    expect([supported.length, manifest.shared.length]).toEqual([28, 2]);
+  });
+
   it.each(supported.map((c) => [`${c.file} (Pillow mode ${c.pillowMode})`, c] as const))('%s', async (_label, c) => {
     const img = await decodeImageFile(join(DIR, c.file));
     expect([img.width, img.height]).toEqual([c.width, c.height]);

@@ -17,6 +17,10 @@ const DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'metrics')
 interface Case { a: string; b: string; width: number; height: number; psnr: number; ssim: number }
 const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as { cases: Case[] };
 
+it('the metrics manifest lists its 3 cases (an empty list would test nothing)', () => {
+  expect(manifest.cases).toHaveLength(3);
+});
+
 describe.each(manifest.cases.map((c) => [c.b, c] as const))('metrics on %s', (_name, c) => {
   const a = decodePNG(readFileSync(join(DIR, c.a)), c.a);
   const b = decodePNG(readFileSync(join(DIR, c.b)), c.b);

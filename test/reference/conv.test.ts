@@ -133,7 +133,7 @@ describe('conv2d (NERCO.md §7.2)', () => {
   });
 
   it('rejects mismatched channels', () => {
-    expect(() => conv2d(new Float32Array(8), [2, 2, 2], new Float32Array(3), [1, 3, 1, 1], null)).toThrow();
+    expect(() => conv2d(new Float32Array(8), [2, 2, 2], new Float32Array(3), [1, 3, 1, 1], null)).toThrow(/conv2d: input has 2 channels, weight expects 3/);
   });
 });
 

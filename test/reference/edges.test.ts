@@ -74,6 +74,6 @@ describe('laplacian (reflect border)', () => {
     // diagonals (−1,−1), (−1,1), (1,−1), (1,1) → 4; the edge (0,1) sees it above (reflected) and below → 2.
     expect(out[9 + 0]).toBe(4);
     expect(out[9 + 1]).toBe(2);
-    expect(() => laplacian(new Float32Array(3), [1, 1, 3], 4)).toThrow();
+    expect(() => laplacian(new Float32Array(3), [1, 1, 3], 4)).toThrow(/reflect border needs H, W ≥ 2, got 1×3/);
   });
 });

@@ -109,6 +109,6 @@ describe('nrnGeneral vs nrnFast', () => {
 
   it('rejects an MLP whose input width does not match 9C + 36', () => {
     const layers = randomMlp(1, 50, [3], 0.1);
-    expect(() => nrnFast(new Float32Array(4 * 2 * 2), [4, 2, 2], layers)).toThrow();
+    expect(() => nrnFast(new Float32Array(4 * 2 * 2), [4, 2, 2], layers)).toThrow(/MLP layer 0 takes 50 inputs, expected 72/);
   });
 });

@@ -28,8 +28,8 @@ describe('reflectIndex / reflectPad (NERCO.md §7.1)', () => {
   });
 
   it('rejects p ≥ n, as PyTorch does', () => {
-    expect(() => reflectPad(new Float32Array(4), [1, 2, 2], 2)).toThrow();
-    expect(() => reflectIndex(5, 5 - 4)).toThrow();
+    expect(() => reflectPad(new Float32Array(4), [1, 2, 2], 2)).toThrow(/padding 2 must be less than the input size 2×2/);
+    expect(() => reflectIndex(5, 5 - 4)).toThrow(/more than one reflection away/);
   });
 
   it('zeroPad surrounds the plane with zeros', () => {
