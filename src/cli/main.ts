@@ -1,10 +1,12 @@
 import { NercoError } from '../errors.js';
 import { removePendingTemporaryFiles } from '../node/fs-atomic.js';
+import { UsageError } from './args.js';
 import { CONVERT_USAGE, runConvert } from './convert.js';
 import { ENHANCE_USAGE, runEnhance, type Output } from './enhance.js';
 import { EVAL_USAGE, runEval } from './eval.js';
 
 const USAGE = `usage:\n  ${ENHANCE_USAGE}\n  ${CONVERT_USAGE}\n  ${EVAL_USAGE}`;
+const COMMAND_USAGE: Readonly<Record<string, string>> = { enhance: ENHANCE_USAGE, convert: CONVERT_USAGE, eval: EVAL_USAGE };
 
 /** The CLI: returns the exit code; errors are one line on stderr, never a stack trace. */
 export async function main(argv: string[], io: Output = { log: (l) => console.log(l), warn: (l) => console.error(l) }): Promise<number> {
@@ -35,8 +37,11 @@ export async function main(argv: string[], io: Output = { log: (l) => console.lo
     // Usage text after the first line is help, not part of the error line.
     const [first, ...more] = msg.split('\n');
     io.warn(`nerco-webgpu: ${first}`);
-    if (more.length && e instanceof NercoError && e.code === 'INVALID_ARGUMENT') io.warn(more.join('\n'));
-    return e instanceof NercoError && e.code === 'INVALID_ARGUMENT' ? 2 : 1;
+    if (!(e instanceof NercoError && e.code === 'INVALID_ARGUMENT')) return 1;
+    // Exit 2. A command line that does not parse gets the command's usage after the error line.
+    if (more.length) io.warn(more.join('\n'));
+    else if (e instanceof UsageError) io.warn(COMMAND_USAGE[command!] ?? USAGE);
+    return 2;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

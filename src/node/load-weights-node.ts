@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { NercoError } from '../errors.js';
+import { InvalidArgumentError, NercoError } from '../errors.js';
 import { type NeRCoWeights, OFFICIAL_FILE_NAMES, parseNeRCoWeights, type WeightsFile } from '../nerco/load-weights.js';
 
 function ioError(path: string, what: string, err: unknown): NercoError {
@@ -50,7 +50,7 @@ export async function readNeRCoWeightsFromPath(path: string): Promise<NeRCoWeigh
     return parseNeRCoWeights(files);
   }
   if (!/\.safetensors$/i.test(path)) {
-    throw new NercoError('INVALID_ARGUMENT',
+    throw new InvalidArgumentError(
       `${path}: expected a directory holding ${Object.values(OFFICIAL_FILE_NAMES).join(', ')}, or a combined .safetensors file`);
   }
   return parseNeRCoWeights([await readWeightsFile(path)]);

@@ -133,9 +133,11 @@ describe('enhance: bad inputs fail cleanly and write nothing', () => {
     const r = await cli('enhance', join(inDir, 'good.png'), '--bogus');
     expect(r.code).toBe(2);
     expect(r.err[0]).toMatch(/^nerco-webgpu: .*bogus/);
+    expect(r.err[1]).toMatch(/^nerco-webgpu enhance <input image\|dir> -o/);
     const r2 = await cli('enhance', join(inDir, 'good.png'));
     expect(r2.code).toBe(2);
     expect(r2.err[0]).toMatch(/-o <output> is required/);
+    expect(r2.err[1]).toMatch(/^nerco-webgpu enhance <input image\|dir> -o/);
   });
 
   it('--fit resize of a 3×3 image is refused, naming the image and the minimum', async () => {

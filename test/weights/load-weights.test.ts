@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointError, NercoError, WeightsMismatchError } from '../../src/errors.js';
+import { CheckpointError, InvalidArgumentError, NercoError, WeightsMismatchError } from '../../src/errors.js';
 import type { StateDict } from '../../src/nerco/host-tensor.js';
 import {
   netForFileName, type NeRCoWeights, parseNeRCoWeights, toCombinedStateDict,
@@ -121,6 +121,14 @@ describe('readNeRCoWeightsFromPath (Node)', () => {
     for (const net of ['G_A', 'Pre']) symlinkSync(join(NERCO_WEIGHTS_DIR, `latest_net_${net}.pth`), join(partial, `latest_net_${net}.pth`));
     const err2 = await catchErrorAsync(() => readNeRCoWeightsFromPath(partial), NercoError);
     expect(err2.message).toContain(join(partial, 'latest_net_H.pth'));
+  });
+
+  it('refuses a file that is neither a directory nor .safetensors with an InvalidArgumentError', async () => {
+    const file = join(tmp, 'weights.bin');
+    writeFileSync(file, new Uint8Array(16));
+    const err = await catchErrorAsync(() => readNeRCoWeightsFromPath(file), InvalidArgumentError);
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toMatch(/weights\.bin: expected a directory holding latest_net_G_A\.pth, .* or a combined \.safetensors file/);
   });
 });
 
