@@ -58,6 +58,7 @@ export class BufferPool {
   /** Highest inUseBytes ever (not reset by resetPeak): sets the trimming budget. */
   private highWaterInUse = 0;
   private count = 0;
+  private destroyed = false;
 
   constructor(private readonly device: GPUDevice, private readonly maxBufferSize: number) {}
 
@@ -83,6 +84,8 @@ export class BufferPool {
   }
 
   release(buffer: GPUBuffer): void {
+    // After destroy() every buffer is gone already; a call that was in flight may still release.
+    if (this.destroyed) return;
     if (!this.inUse.delete(buffer)) throw new Error(`buffer ${buffer.label} released twice or not from this pool`);
     this.inUseBytes -= buffer.size;
     const list = this.free.get(buffer.size);
@@ -168,6 +171,7 @@ export class BufferPool {
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.trim();
     for (const b of this.inUse) b.destroy();
     this.inUse.clear();

@@ -36,6 +36,13 @@ export class Runtime {
   private deviceAccounted = false;
   private recordedIntoCallerEncoder = false;
   private constantBytes = 0;
+  /**
+   * Every live constant (weights, tables): destroy() frees them, so a model on the caller's device,
+   * which outlives the model, does not keep its weights.
+   */
+  private readonly constants = new Set<GpuTensor>();
+  /** Pooled tensors taken during the run() in progress and not yet released: freed if it fails. */
+  private runTensors: Set<GpuTensor> | null = null;
 
   private constructor(readonly device: GPUDevice, readonly ownsDevice: boolean, readonly adapterName: string) {
     this.limits = device.limits;
@@ -81,7 +88,9 @@ export class Runtime {
     if (bytes > max) {
       throw new LimitError(`${label}: a ${shape.join('×')} ${dtype} tensor needs ${bytes} bytes; this device's maxStorageBufferBindingSize is ${max} bytes`);
     }
-    return new GpuTensor(this.pool.acquire(bytes, label), shape, dtype, this.pool, label);
+    const t = new GpuTensor(this.pool.acquire(bytes, label), shape, dtype, this.pool, label, (gone) => this.runTensors?.delete(gone));
+    this.runTensors?.add(t);
+    return t;
   }
 
   /** Uploads data into a buffer the tensor owns (weights, constants). */
@@ -101,7 +110,12 @@ export class Runtime {
     this.constantBytes += size;
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buffer.unmap();
-    return new GpuTensor(buffer, shape, dtype, null, label);
+    const t = new GpuTensor(buffer, shape, dtype, null, label, (gone) => {
+      this.constants.delete(gone);
+      this.constantBytes -= size;
+    });
+    this.constants.add(t);
+    return t;
   }
 
   /** A pooled tensor filled from host data. */
@@ -132,6 +146,21 @@ export class Runtime {
       this.uniforms.destroy();
     }
     const rec = this.recorder(opts.encoder);
+    const taken = new Set<GpuTensor>();
+    this.runTensors = taken;
+    try {
+      return await this.runInErrorScopes(rec, record, opts);
+    } catch (e) {
+      // A failed run hands nothing back: whatever it took from the pool and did not release
+      // (its results, or what it held when it threw) goes back, so errors leak no memory.
+      for (const t of taken) t.release();
+      throw e;
+    } finally {
+      this.runTensors = null;
+    }
+  }
+
+  private async runInErrorScopes<T>(rec: Recorder, record: (rec: Recorder) => Promise<T>, opts: { encoder?: GPUCommandEncoder }): Promise<T> {
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
     let result: T;
@@ -203,6 +232,7 @@ export class Runtime {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    for (const t of [...this.constants]) t.release();
     this.pool.destroy();
     this.uniforms.destroy();
     if (this.ownsDevice) {

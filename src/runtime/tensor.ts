@@ -23,6 +23,8 @@ export class GpuTensor {
     readonly dtype: DType,
     private readonly pool: BufferPool | null,
     readonly label: string,
+    /** Told once, after the buffer went back to the pool or was destroyed (the runtime's accounts). */
+    private readonly onRelease?: (t: GpuTensor) => void,
   ) {}
 
   get size(): number { return shapeSize(this.shape); }
@@ -35,5 +37,6 @@ export class GpuTensor {
     this.released = true;
     if (this.pool) this.pool.release(this.buffer);
     else this.buffer.destroy();
+    this.onRelease?.(this);
   }
 }

@@ -3,7 +3,7 @@
  * callers and memory over many calls. Uses the small random NeRCo (test/helpers/tiny-model.ts).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { DeviceLostError, GpuKernelError, LimitError, NercoError } from '../../src/errors.js';
+import { DeviceLostError, GpuKernelError, InvalidArgumentError, LimitError, NercoError } from '../../src/errors.js';
 import { unary } from '../../src/kernels/unary.js';
 import { loadNeRCo } from '../../src/nerco/load.js';
 import type { NeRCoModel } from '../../src/nerco/model.js';
@@ -11,7 +11,7 @@ import { fakeBToRGB8 } from '../../src/nerco/postprocess.js';
 import { prepareInput } from '../../src/nerco/preprocess.js';
 import { BufferUsage } from '../../src/runtime/gpu-constants.js';
 import { releaseNodeGPU } from '../../src/runtime/device.js';
-import { kernelFromMessage } from '../../src/runtime/runtime.js';
+import { kernelFromMessage, Runtime } from '../../src/runtime/runtime.js';
 import { GpuTensor } from '../../src/runtime/tensor.js';
 import { nercoForwardCPU } from '../reference/nerco.js';
 import { makeRng } from '../helpers/random.js';
@@ -87,6 +87,74 @@ describe('device loss', () => {
     expect(maxRGBDiff(got, cpuReference(rgba, w, h))).toBeLessThanOrEqual(1);
     out.destroy();
     tex2.destroy();
+  });
+});
+
+describe('failures leak nothing', () => {
+  it('model.destroy() with a call queued: the call fails with DeviceLostError, not an internal error', async () => {
+    const model = await newModel();
+    const tex = uploadRGBA8(model.device, 9, 7, randomRGBA(9, 7, 2));
+    const queued = model.enhance(tex);
+    model.destroy();
+    const err = await rejection(queued);
+    expect(err).toBeInstanceOf(DeviceLostError);
+    expect(err.message).toMatch(/this model was destroyed/);
+  });
+
+  it('destroyed mid-call: releasing its buffers afterwards is harmless, the error stays DeviceLostError', async () => {
+    const owner = await newModel();
+    const rt = await Runtime.create({ device: owner.device });
+    const held = rt.tensor([64], 'held across the run');
+    const err = await rejection((async () => {
+      try {
+        await rt.run(async () => rt.destroy());
+      } finally {
+        held.release(); // as the model's finally blocks do
+      }
+    })());
+    expect(err).toBeInstanceOf(DeviceLostError);
+    expect(err.message).toMatch(/this model was destroyed/);
+  });
+
+  it('a run that throws, or whose GPU work fails, returns to the pool every buffer it took', async () => {
+    const model = await newModel();
+    const rt = model.runtime;
+    const x = rt.upload(Float32Array.from({ length: 64 }, (_, i) => i - 32), [64], 'x');
+    const inUse = rt.pool.stats().inUseBytes;
+    const thrown = await rejection(rt.run(async () => {
+      rt.tensor([1024], 'held when it throws');
+      rt.tensor([64], 'another');
+      throw new InvalidArgumentError('boom');
+    }));
+    expect(thrown.message).toBe('boom');
+    expect(rt.pool.stats().inUseBytes).toBe(inUse);
+    // The recording succeeds and hands back a result, but a dispatch fails on the GPU.
+    const gone = rt.tensor([64], 'destroyed output');
+    gone.buffer.destroy();
+    const failed = await rejection(rt.run(async (rec) => {
+      const y = rt.tensor([64], 'result');
+      await unary(rec, 'relu', x, gone);
+      return y;
+    }));
+    expect(failed).toBeInstanceOf(GpuKernelError);
+    gone.release();
+    expect(rt.pool.stats().inUseBytes).toBe(inUse);
+    x.release();
+  });
+
+  it('destroy() frees the weights of a model on the caller\'s device, which lives on', async () => {
+    const owner = await newModel();
+    const device = owner.device;
+    const rt = await Runtime.create({ device });
+    const weight = rt.constant(new Float32Array(64), [64], 'a weight');
+    expect(rt.memoryStats().constantBytes).toBe(256);
+    rt.destroy();
+    expect(rt.memoryStats().constantBytes).toBe(0);
+    // The buffer is destroyed: writing to it is a validation error on the still-alive device.
+    device.pushErrorScope('validation');
+    device.queue.writeBuffer(weight.buffer, 0, new Float32Array(64));
+    const error = await device.popErrorScope();
+    expect(error?.message).toMatch(/destroyed/i);
   });
 });
 
