@@ -61,6 +61,9 @@ export class NeRCoModel {
    * `model.precision` tells which one it got.
    */
   static async create(weights: NeRCoWeights, opts: AcquireDeviceOptions & { readonly precision?: Precision } = {}): Promise<NeRCoModel> {
+    if (opts.precision !== undefined && opts.precision !== 'f32' && opts.precision !== 'f16') {
+      throw new InvalidArgumentError(`precision must be 'f32' or 'f16', not ${String(opts.precision)}`);
+    }
     const runtime = await Runtime.create(opts);
     try {
       // Uploading the weights happens outside Runtime.run: catch its GPU errors here.
@@ -127,7 +130,9 @@ export class NeRCoModel {
   runCHW(realA: Float32Array, height: number, width: number, opts: ForwardOptions = {}): Promise<ForwardResult> {
     return this.exclusive(async () => {
       this.checkNetworkSize(width, height);
+      if (!(realA instanceof Float32Array)) throw new InvalidArgumentError('real_A must be a Float32Array');
       if (realA.length !== 3 * height * width) throw new InvalidArgumentError(`real_A has ${realA.length} values; expected 3×${height}×${width}`);
+      if (opts.nrn !== undefined && opts.nrn !== 'fast' && opts.nrn !== 'general') throw new InvalidArgumentError(`nrn must be 'fast' or 'general', not ${String(opts.nrn)}`);
       const rt = this.runtime;
       const input = rt.upload(realA, [3, height, width], 'real_A');
       try {
@@ -152,13 +157,16 @@ export class NeRCoModel {
    * reflect-padded to the network's multiple of 4 on the GPU and cropped back.
    */
   enhance(input: GPUTexture, opts: EnhanceTextureOptions = {}): Promise<GPUTexture> {
-    const output = this.device.createTexture({
-      label: 'nerco-webgpu output',
-      size: [input.width, input.height],
-      format: opts.format ?? 'rgba8unorm',
-      usage: TextureUsage.COPY_SRC | TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING | TextureUsage.RENDER_ATTACHMENT,
-    });
     return this.exclusive(async () => {
+      const format = opts.format ?? 'rgba8unorm';
+      if (format !== 'rgba8unorm' && format !== 'bgra8unorm') throw new InvalidArgumentError(`format must be rgba8unorm or bgra8unorm, not ${String(format)}`);
+      this.runtime.checkAlive();
+      const output = this.device.createTexture({
+        label: 'nerco-webgpu output',
+        size: [input.width, input.height],
+        format,
+        usage: TextureUsage.COPY_SRC | TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING | TextureUsage.RENDER_ATTACHMENT,
+      });
       try {
         // The runtime's own encoder: submitted inside its error scopes (a bad input texture is a
         // typed error, not a console warning), and free pooled buffers can be trimmed afterwards.
@@ -188,6 +196,8 @@ export class NeRCoModel {
     if (output.format !== 'rgba8unorm' && output.format !== 'bgra8unorm') throw new InvalidArgumentError(`output texture format must be rgba8unorm or bgra8unorm, not ${output.format}`);
     if (!(output.usage & TextureUsage.COPY_DST)) throw new InvalidArgumentError('the output texture needs GPUTextureUsage.COPY_DST');
     if (output.width !== input.width || output.height !== input.height) throw new InvalidArgumentError(`output is ${output.width}×${output.height}; the input is ${input.width}×${input.height}`);
+    const rounding = opts.rounding ?? 'nearest';
+    if (rounding !== 'nearest' && rounding !== 'truncate') throw new InvalidArgumentError(`rounding must be 'nearest' or 'truncate', not ${String(rounding)}`);
     const { width, height } = input;
     const net = networkSizePad(width, height);
     this.checkNetworkSize(net.w, net.h);
@@ -205,7 +215,7 @@ export class NeRCoModel {
         const realA = await packImage(rec, staging.buffer, { format: inFmt.format, width, height, bytesPerRow: inRow, lut: this.lut, padW: net.w, padH: net.h }, 'real_A');
         const { fakeB } = await recordForward(rec, this.gpu, realA);
         realA.release();
-        await unpackImage(rec, fakeB, { width, height, bytesPerRow: outRow, rounding: opts.rounding ?? 'nearest', format: output.format as 'rgba8unorm' | 'bgra8unorm', output: outTexels.buffer }, 'output');
+        await unpackImage(rec, fakeB, { width, height, bytesPerRow: outRow, rounding, format: output.format as 'rgba8unorm' | 'bgra8unorm', output: outTexels.buffer }, 'output');
         fakeB.release();
         encoder.copyBufferToTexture({ buffer: outTexels.buffer, bytesPerRow: outRow, rowsPerImage: height }, { texture: output }, [width, height]);
       }, callerEncoder ? { encoder: callerEncoder } : {});

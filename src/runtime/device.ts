@@ -1,4 +1,4 @@
-import { NoWebGPUError } from '../errors.js';
+import { InvalidArgumentError, NoWebGPUError } from '../errors.js';
 
 export interface AcquireDeviceOptions {
   /** Use this device as it is (the caller owns it). */
@@ -83,7 +83,13 @@ function describe(adapter: GPUAdapter): string {
 }
 
 export async function acquireDevice(opts: AcquireDeviceOptions = {}): Promise<AcquiredDevice> {
-  if (opts.device) return { device: opts.device, owned: false, adapterName: "caller's device" };
+  if (opts.device) {
+    // The caller chose the adapter: options that choose one would be silently ignored.
+    if (opts.adapter !== undefined || opts.powerPreference !== undefined) {
+      throw new InvalidArgumentError('adapter and powerPreference choose an adapter; with your own device, leave them out');
+    }
+    return { device: opts.device, owned: false, adapterName: "caller's device" };
+  }
   const gpu = await getGPU();
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference }).catch((e: Error) => {
     throw new NoWebGPUError(`requesting a WebGPU adapter failed (${e.message}). ${HOW_TO_FIX}`);

@@ -44,11 +44,12 @@ export class Runtime {
   /** Pooled tensors taken during the run() in progress and not yet released: freed if it fails. */
   private runTensors: Set<GpuTensor> | null = null;
 
-  private constructor(readonly device: GPUDevice, readonly ownsDevice: boolean, readonly adapterName: string) {
+  private constructor(readonly device: GPUDevice, readonly ownsDevice: boolean, readonly adapterName: string, use: { readonly f16?: boolean; readonly subgroups?: boolean } = {}) {
     this.limits = device.limits;
-    this.hasF16 = device.features.has('shader-f16');
+    // `f16: false` / `subgroups: false` hold for a caller's device too, which may have the features.
+    this.hasF16 = use.f16 !== false && device.features.has('shader-f16');
     const minSubgroup = (device as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo?.subgroupMinSize;
-    this.hasSubgroups8 = device.features.has('subgroups') && typeof minSubgroup === 'number' && minSubgroup >= 8;
+    this.hasSubgroups8 = use.subgroups !== false && device.features.has('subgroups') && typeof minSubgroup === 'number' && minSubgroup >= 8;
     this.pool = new BufferPool(device, Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize));
     this.pipelines = new PipelineCache(device);
     this.uniforms = new UniformArena(device);
@@ -62,7 +63,7 @@ export class Runtime {
 
   static async create(opts: AcquireDeviceOptions = {}): Promise<Runtime> {
     const d = await acquireDevice(opts);
-    return new Runtime(d.device, d.owned, d.adapterName);
+    return new Runtime(d.device, d.owned, d.adapterName, opts);
   }
 
   get isLost(): boolean { return this.lostInfo !== null || this.destroyed; }

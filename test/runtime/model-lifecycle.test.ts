@@ -158,6 +158,40 @@ describe('failures leak nothing', () => {
   });
 });
 
+describe('bad options are typed errors, checked before any GPU work', () => {
+  it('enhance: an unknown format or rounding; runCHW: not a Float32Array, an unknown nrn form; nothing left in use', async () => {
+    const model = await newModel();
+    const tex = uploadRGBA8(model.device, 9, 7, randomRGBA(9, 7, 3));
+    const before = model.runtime.pool.stats().inUseBytes;
+    const cases: [Promise<unknown>, RegExp][] = [
+      [model.enhance(tex, { format: 'rgba16float' as never }), /format must be rgba8unorm or bgra8unorm, not rgba16float/],
+      [model.enhance(tex, { rounding: 'round' as never }), /rounding must be 'nearest' or 'truncate', not round/],
+      [model.runCHW(new Float64Array(3 * 64) as never, 8, 8), /real_A must be a Float32Array/],
+      [model.runCHW(new Float32Array(3 * 64), 8, 8, { nrn: 'Fast' as never }), /nrn must be 'fast' or 'general', not Fast/],
+    ];
+    for (const [p, message] of cases) {
+      const err = await rejection(p);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect(err.message).toMatch(message);
+    }
+    expect(model.runtime.pool.stats().inUseBytes).toBe(before);
+    tex.destroy();
+    await expect(loadNeRCo(tinyWeights(SEED), { precision: 'fp16' as never })).rejects.toThrow(/precision must be 'f32' or 'f16', not fp16/);
+  });
+
+  it('with the caller\'s device: subgroups: false and f16: false hold; adapter choices are refused', async () => {
+    const owner = await newModel();
+    const device = owner.device;
+    expect(device.features.has('subgroups') && device.features.has('shader-f16')).toBe(true);
+    const plain = await Runtime.create({ device, subgroups: false, f16: false });
+    expect([plain.hasSubgroups8, plain.hasF16]).toEqual([false, false]);
+    plain.destroy();
+    const err = await rejection(Runtime.create({ device, adapter: 'llvmpipe' }));
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect(err.message).toMatch(/with your own device, leave them out/);
+  });
+});
+
 describe('GPU errors name the kernel', () => {
   it('a dispatch with an invalid binding is a GpuKernelError (GPU_VALIDATION) naming the kernel; the runtime stays usable', async () => {
     const model = await newModel();
