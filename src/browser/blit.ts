@@ -71,7 +71,7 @@ function pipeline(device: GPUDevice, format: GPUTextureFormat): { pipeline: GPUR
  */
 export function recordBlit(device: GPUDevice, encoder: GPUCommandEncoder, src: GPUTexture, target: GPUTexture, label = 'nerco-webgpu blit'): void {
   if (!(src.usage & TextureUsage.TEXTURE_BINDING)) {
-    throw new InvalidArgumentError(`${label}: the source texture has neither COPY_SRC nor TEXTURE_BINDING usage, so it cannot be read`);
+    throw new InvalidArgumentError(`${label}: a ${src.format} texture is read through a render pass here, which needs TEXTURE_BINDING usage`);
   }
   if (src.width !== target.width || src.height !== target.height) {
     throw new InvalidArgumentError(`${label}: source ${src.width}×${src.height} and target ${target.width}×${target.height} differ`);

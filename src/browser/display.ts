@@ -2,7 +2,7 @@
  * Getting a result texture in front of a user: onto a canvas (WebGPU context, no CPU round trip),
  * into an ImageBitmap, into host pixels, or into an encoded image file.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { GpuKernelError, InvalidArgumentError } from '../errors.js';
 import { BufferUsage, MapMode, TextureUsage } from '../runtime/gpu-constants.js';
 import { NeRCoModel } from '../nerco/model.js';
 import { recordBlit } from './blit.js';
@@ -16,6 +16,15 @@ function deviceOf(d: DeviceLike): GPUDevice {
 
 const align256 = (n: number): number => Math.ceil(n / 256) * 256;
 
+/**
+ * Colour formats a render pass samples as floats without changing them (no sRGB decoding), so
+ * readTexturePixels can blit them to rgba8unorm.
+ */
+const BLIT_READABLE: ReadonlySet<GPUTextureFormat> = new Set<GPUTextureFormat>([
+  'rgba8unorm', 'bgra8unorm', 'rgba16float', 'rgba32float', 'rgb10a2unorm',
+  'r8unorm', 'rg8unorm', 'r16float', 'rg16float', 'r32float', 'rg32float', 'rg11b10ufloat',
+]);
+
 /** Host RGBA pixels: an ImageData where the platform has one. */
 export type HostPixels = ImageData | { readonly width: number; readonly height: number; readonly data: Uint8ClampedArray<ArrayBuffer> };
 
@@ -28,20 +37,29 @@ export async function readTexturePixels(target: DeviceLike, texture: GPUTexture)
   const device = deviceOf(target);
   const { width, height } = texture;
   const direct = (texture.format === 'rgba8unorm' || texture.format === 'bgra8unorm') && (texture.usage & TextureUsage.COPY_SRC) !== 0;
+  // The blit samples the texture as floats: integer, depth and compressed formats cannot be read so.
+  if (!direct && !BLIT_READABLE.has(texture.format)) {
+    throw new InvalidArgumentError(`readTexturePixels: cannot read a ${texture.format} texture (readable: ${[...BLIT_READABLE].join(', ')})`);
+  }
   const encoder = device.createCommandEncoder({ label: 'nerco-webgpu read pixels' });
   let source = texture;
   let temporary: GPUTexture | null = null;
-  if (!direct) {
-    temporary = device.createTexture({ label: 'nerco-webgpu read pixels', size: [width, height], format: 'rgba8unorm', usage: TextureUsage.COPY_SRC | TextureUsage.RENDER_ATTACHMENT });
-    recordBlit(device, encoder, texture, temporary, 'nerco-webgpu read pixels');
-    source = temporary;
-  }
+  let staging: GPUBuffer | null = null;
   const bytesPerRow = align256(width * 4);
-  const staging = device.createBuffer({ label: 'nerco-webgpu read pixels', size: bytesPerRow * height, usage: BufferUsage.COPY_DST | BufferUsage.MAP_READ });
   try {
+    if (!direct) {
+      temporary = device.createTexture({ label: 'nerco-webgpu read pixels', size: [width, height], format: 'rgba8unorm', usage: TextureUsage.COPY_SRC | TextureUsage.RENDER_ATTACHMENT });
+      recordBlit(device, encoder, texture, temporary, 'nerco-webgpu read pixels');
+      source = temporary;
+    }
+    staging = device.createBuffer({ label: 'nerco-webgpu read pixels', size: bytesPerRow * height, usage: BufferUsage.COPY_DST | BufferUsage.MAP_READ });
     encoder.copyTextureToBuffer({ texture: source }, { buffer: staging, bytesPerRow, rowsPerImage: height }, [width, height]);
     device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(MapMode.READ);
+    try {
+      await staging.mapAsync(MapMode.READ);
+    } catch (e) {
+      throw new GpuKernelError('GPU_VALIDATION', 'read pixels', `could not map the read-back buffer (${(e as Error).message})`);
+    }
     const rows = new Uint8Array(staging.getMappedRange());
     const data = new Uint8ClampedArray(width * height * 4);
     const bgra = source.format === 'bgra8unorm';
@@ -61,7 +79,7 @@ export async function readTexturePixels(target: DeviceLike, texture: GPUTexture)
     staging.unmap();
     return typeof ImageData === 'function' ? new ImageData(data, width, height) : { width, height, data };
   } finally {
-    staging.destroy();
+    staging?.destroy();
     temporary?.destroy();
   }
 }

@@ -84,6 +84,9 @@ export async function edges(target: NeRCoModel | GPUDevice, input: ImageSource, 
   if (kind !== 'sobel' && kind !== 'laplacian') throw new InvalidArgumentError(`edges: kind must be 'sobel' or 'laplacian', got ${String(kind)}`);
   const gain = opts.gain ?? 2;
   const neighbours = opts.neighbours ?? 4;
+  // Checked here too (the kernels check them), so that nothing is created for a call that cannot run.
+  if (!Number.isFinite(gain) || gain <= 0) throw new InvalidArgumentError(`edges: gain must be a positive number, got ${gain}`);
+  if (neighbours !== 4 && neighbours !== 8) throw new InvalidArgumentError(`edges: neighbours must be 4 or 8, got ${String(neighbours)}`);
   const runner = runnerFor(target);
   const device = runner.device;
   const src = await textureFromSource(device, input, 'nerco-webgpu edges input');

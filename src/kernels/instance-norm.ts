@@ -39,10 +39,10 @@ export async function instanceNormStats(rec: Recorder, x: GpuTensor, label = 'in
   }
   const chunks = Math.ceil(plane / chunk);
   const uniforms = { plane, chunk, chunks, eps: INSTANCE_NORM_EPS };
-  const stats = rec.runtime.tensor([c, 2], label);
   if (x.dtype === 'f16' && !(chunks === 1 && rec.runtime.hasSubgroups8)) {
     throw new InvalidArgumentError(`${label}: statistics of an f16 tensor need subgroups and a plane of at most ${chunk} elements`);
   }
+  const stats = rec.runtime.tensor([c, 2], label);
   if (chunks === 1 && rec.runtime.hasSubgroups8) {
     // One group of 8 lanes per channel with subgroup sums: no barriers, no workgroup memory.
     const k = await rec.kernel({ shader: 'instance_norm_stats_sg', subgroups: true, defines: { F16: x.dtype === 'f16' } });

@@ -121,7 +121,11 @@ describe('enhance(model, source)', () => {
     await expect(enhance(model, {} as never)).rejects.toBeInstanceOf(InvalidArgumentError);
     const srgb = model.device.createTexture({ size: [4, 4], format: 'rgba8unorm-srgb', usage: TextureUsage.COPY_SRC | TextureUsage.TEXTURE_BINDING });
     await expect(textureFromSource(model.device, srgb)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(readTexturePixels(model, srgb)).rejects.toThrow(/cannot read a rgba8unorm-srgb texture/);
     srgb.destroy();
+    const integer = model.device.createTexture({ size: [4, 4], format: 'rgba8uint', usage: TextureUsage.COPY_SRC | TextureUsage.TEXTURE_BINDING });
+    await expect(readTexturePixels(model, integer)).rejects.toThrow(/cannot read a rgba8uint texture/);
+    integer.destroy();
   });
 });
 
@@ -168,8 +172,10 @@ describe('edges(target, source, kind)', () => {
     expect(countOver(got, want, 1)).toBe(0);
   });
 
-  it('rejects a Laplacian of a 1-pixel-wide image and an unknown kind', async () => {
+  it('rejects a Laplacian of a 1-pixel-wide image, an unknown kind, a bad gain or neighbour count', async () => {
     await expect(edges(model, randomPixels(1, 4, 1), 'laplacian')).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(edges(model, randomPixels(4, 4, 1), 'canny' as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(edges(model, randomPixels(4, 4, 1), 'sobel', { gain: 0 })).rejects.toThrow(/edges: gain must be a positive number, got 0/);
+    await expect(edges(model, randomPixels(4, 4, 1), 'laplacian', { neighbours: 6 as never })).rejects.toThrow(/edges: neighbours must be 4 or 8, got 6/);
   });
 });
