@@ -12,6 +12,8 @@ export async function runConvert(argv: string[], io: Output): Promise<number> {
     force: { type: 'boolean' },
   });
   if (positionals.length !== 1 || !values.output) throw new InvalidArgumentError(`expected a checkpoint directory and -o <file>\n${CONVERT_USAGE}`);
+  // --weights and loadNeRCo take a file by its .safetensors name: write only what they will read.
+  if (!/\.safetensors$/i.test(values.output)) throw new InvalidArgumentError(`${values.output}: the output is a .safetensors file; give it a .safetensors name`);
   await convertCheckpoints(positionals[0]!, values.output, { fp16: values.fp16 ?? false, force: values.force ?? false });
   io.log(`${positionals[0]} → ${values.output}${values.fp16 ? ' (float16)' : ''}`);
   return 0;

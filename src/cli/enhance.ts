@@ -142,8 +142,9 @@ async function enhanceOne(model: NeRCoModel, input: string, output: string, o: O
   } catch (err) {
     throw naming(err, input);
   }
-  if (o.raw) await writeFileAtomic(o.raw, new Uint8Array(fakeB.buffer, fakeB.byteOffset, fakeB.byteLength), { force: o.force });
+  // The image first: if it cannot be written, no --raw file is left beside a missing output.
   await writeFileAtomic(output, png, { force: o.force });
+  if (o.raw) await writeFileAtomic(o.raw, new Uint8Array(fakeB.buffer, fakeB.byteOffset, fakeB.byteLength), { force: o.force });
 }
 
 interface BatchJob {

@@ -31,10 +31,13 @@ export async function runEval(argv: string[], io: Output): Promise<number> {
   const fit = oneOf(values.fit, ['pad', 'resize'] as const, '--fit', 'pad');
   const lowDir = join(values.data, 'low');
   const highDir = join(values.data, 'high');
-  const lows = (await fs.readdir(lowDir).catch(() => { throw new NercoError('IO', `${lowDir}: no such directory`); })).filter((n) => IMAGE.test(n)).sort();
-  const highs = await fs.readdir(highDir).catch(() => { throw new NercoError('IO', `${highDir}: no such directory`); });
+  const lows = (await listDirectory(lowDir)).filter((n) => IMAGE.test(n)).sort();
+  const highs = await listDirectory(highDir);
   const highByStem = new Map(highs.filter((n) => IMAGE.test(n)).map((n) => [basename(n, extname(n)), n]));
   if (!lows.length) throw new NercoError('IO', `${lowDir}: no images`);
+  // Every pair is known before the GPU is touched: a missing reference fails at once.
+  const missing = lows.find((n) => !highByStem.has(basename(n, extname(n))));
+  if (missing) throw new NercoError('IO', `${join(highDir, basename(missing, extname(missing)))}.*: no reference for ${missing}`);
 
   const model = await loadNeRCo(values.weights, { adapter: values.adapter });
   const rows: EvalRow[] = [];
@@ -46,7 +49,7 @@ export async function runEval(argv: string[], io: Output): Promise<number> {
       const [low, high] = await Promise.all([decodeImageFile(join(lowDir, name)), decodeImageFile(join(highDir, highName))]);
       const { image } = await enhanceImage(model, low, { fit });
       if (image.width !== high.width || image.height !== high.height) {
-        throw new NercoError('IO', `${name}: output is ${image.width}×${image.height} but the reference is ${high.width}×${high.height} (use --fit pad)`);
+        throw new NercoError('IO', `${name}: output is ${image.width}×${image.height} but the reference is ${high.width}×${high.height}${fit === 'resize' ? ' (use --fit pad)' : ''}`);
       }
       const row = { name: stem, psnr: psnr(image.data, high.data), ssim: ssim(image.data, high.data, image.width, image.height) };
       rows.push(row);
@@ -60,4 +63,13 @@ export async function runEval(argv: string[], io: Output): Promise<number> {
   if (values.json) io.log(JSON.stringify({ ...summary, perImage: rows }));
   else io.log(`mean over ${rows.length} images: PSNR ${summary.psnr.toFixed(2)} dB  SSIM ${summary.ssim.toFixed(4)}`);
   return 0;
+}
+
+async function listDirectory(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new NercoError('IO', `${dir}: ${code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : (e as Error).message}`, { cause: e });
+  }
 }
