@@ -5,8 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { NercoError } from '../src/errors.js';
-import { countParameters } from '../src/nerco/architecture.js';
-import { type NeRCoWeights, toCombinedStateDict } from '../src/nerco/load-weights.js';
+import { combinedMetadata } from '../src/browser/convert.js';
+import { toCombinedStateDict } from '../src/nerco/load-weights.js';
 import { writeFileAtomic } from '../src/node/fs-atomic.js';
 import { readNeRCoWeightsFromPath } from '../src/node/load-weights-node.js';
 import { writeSafetensors } from './safetensors.js';
@@ -16,20 +16,6 @@ export interface ConvertOptions {
   readonly fp16?: boolean;
   /** Replace an existing output file. */
   readonly force?: boolean;
-}
-
-/** Metadata written into the combined file: informative only, loading re-infers everything from the shapes. */
-export function combinedMetadata(w: NeRCoWeights, fp16: boolean): Record<string, string> {
-  return {
-    format: 'pt',
-    producer: 'nerco-webgpu convert',
-    nets: 'G_A,Pre,H',
-    dtype: fp16 ? 'float16' : 'float32',
-    'G_A.config': JSON.stringify(w.ga.config),
-    'Pre.config': JSON.stringify(w.pre.config),
-    'H.config': JSON.stringify(w.h.config),
-    parameters: String(countParameters(w.ga.tensors) + countParameters(w.pre.tensors) + countParameters(w.h.tensors)),
-  };
 }
 
 /**
@@ -42,7 +28,7 @@ export async function convertCheckpoints(dir: string, out: string, options: Conv
   // Fail before the slow read; writeFileAtomic checks again (atomically) when it moves the file into place.
   if (!force && await pathExists(out)) throw new NercoError('IO', `${out}: file exists (use --force to overwrite)`);
   const weights = await readNeRCoWeightsFromPath(dir);
-  const bytes = writeSafetensors(toCombinedStateDict(weights), { fp16, metadata: combinedMetadata(weights, fp16) });
+  const bytes = writeSafetensors(toCombinedStateDict(weights), { fp16, metadata: combinedMetadata(weights, fp16, 'nerco-webgpu convert') });
   await writeFileAtomic(out, bytes, { force });
 }
 

@@ -1,3 +1,4 @@
+import { countParameters } from '../nerco/architecture.js';
 import { toCombinedStateDict, type NeRCoWeights } from '../nerco/load-weights.js';
 import { writeSafetensors } from '../../weights-tools/safetensors.js';
 
@@ -13,16 +14,19 @@ export interface ToSafetensorsOptions {
  */
 export function weightsToSafetensors(weights: NeRCoWeights, opts: ToSafetensorsOptions = {}): Uint8Array {
   const fp16 = opts.fp16 ?? false;
-  return writeSafetensors(toCombinedStateDict(weights), {
-    fp16,
-    metadata: {
-      format: 'pt',
-      producer: 'nerco-webgpu weightsToSafetensors',
-      nets: 'G_A,Pre,H',
-      dtype: fp16 ? 'float16' : 'float32',
-      'G_A.config': JSON.stringify(weights.ga.config),
-      'Pre.config': JSON.stringify(weights.pre.config),
-      'H.config': JSON.stringify(weights.h.config),
-    },
-  });
+  return writeSafetensors(toCombinedStateDict(weights), { fp16, metadata: combinedMetadata(weights, fp16, 'nerco-webgpu weightsToSafetensors') });
+}
+
+/** Metadata of a combined file: informative only, loading re-infers everything from the shapes. */
+export function combinedMetadata(w: NeRCoWeights, fp16: boolean, producer: string): Record<string, string> {
+  return {
+    format: 'pt',
+    producer,
+    nets: 'G_A,Pre,H',
+    dtype: fp16 ? 'float16' : 'float32',
+    'G_A.config': JSON.stringify(w.ga.config),
+    'Pre.config': JSON.stringify(w.pre.config),
+    'H.config': JSON.stringify(w.h.config),
+    parameters: String(countParameters(w.ga.tensors) + countParameters(w.pre.tensors) + countParameters(w.h.tensors)),
+  };
 }

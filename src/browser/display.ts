@@ -6,6 +6,7 @@ import { GpuKernelError, InvalidArgumentError } from '../errors.js';
 import { BufferUsage, MapMode, TextureUsage } from '../runtime/gpu-constants.js';
 import { NeRCoModel } from '../nerco/model.js';
 import { recordBlit } from './blit.js';
+import { copyRowPitch } from '../kernels/image.js';
 
 /** The model (its device) or a device: where the texture lives. */
 export type DeviceLike = NeRCoModel | GPUDevice;
@@ -14,7 +15,6 @@ function deviceOf(d: DeviceLike): GPUDevice {
   return d instanceof NeRCoModel ? d.device : d;
 }
 
-const align256 = (n: number): number => Math.ceil(n / 256) * 256;
 
 /**
  * Colour formats a render pass samples as floats without changing them (no sRGB decoding), so
@@ -45,7 +45,7 @@ export async function readTexturePixels(target: DeviceLike, texture: GPUTexture)
   let source = texture;
   let temporary: GPUTexture | null = null;
   let staging: GPUBuffer | null = null;
-  const bytesPerRow = align256(width * 4);
+  const bytesPerRow = copyRowPitch(width, 4);
   try {
     if (!direct) {
       temporary = device.createTexture({ label: 'nerco-webgpu read pixels', size: [width, height], format: 'rgba8unorm', usage: TextureUsage.COPY_SRC | TextureUsage.RENDER_ATTACHMENT });

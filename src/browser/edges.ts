@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { edgeView } from '../kernels/edge-view.js';
 import { laplacian, sobel } from '../kernels/edges.js';
-import { BYTES_PER_TEXEL, packImage, type ImageFormat } from '../kernels/image.js';
+import { BYTES_PER_TEXEL, copyRowPitch, packImage, type ImageFormat } from '../kernels/image.js';
 import { TextureUsage } from '../runtime/gpu-constants.js';
 import { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
@@ -25,7 +25,6 @@ export interface EdgesOptions {
   readonly neighbours?: 4 | 8;
 }
 
-const align256 = (n: number): number => Math.ceil(n / 256) * 256;
 
 /**
  * Runs edge views on a bare device (no model): one runtime per device, its calls queued so that
@@ -104,8 +103,8 @@ export async function edges(target: NeRCoModel | GPUDevice, input: ImageSource, 
   try {
     await runner.withRuntime(async (rt) => {
       const format = src.texture.format as ImageFormat;
-      const inRow = align256(width * BYTES_PER_TEXEL[format]);
-      const outRow = align256(width * 4);
+      const inRow = copyRowPitch(width, BYTES_PER_TEXEL[format]);
+      const outRow = copyRowPitch(width, 4);
       const staging = rt.tensor([(inRow * height) / 4], 'edges input texels');
       const texels = rt.tensor([(outRow * height) / 4], 'edges output texels');
       try {

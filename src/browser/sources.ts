@@ -17,6 +17,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { TextureUsage } from '../runtime/gpu-constants.js';
 import { readableFormatFor, recordBlit } from './blit.js';
+import { BYTES_PER_TEXEL, type ImageFormat } from '../kernels/image.js';
 
 /** RGBA bytes, row-major, straight (not premultiplied) alpha: ImageData or a plain object. */
 export interface RGBAPixels {
@@ -38,7 +39,7 @@ export type ImageSource =
   | RGBAPixels;
 
 /** Texture formats the model reads directly. */
-export const MODEL_INPUT_FORMATS: readonly GPUTextureFormat[] = ['rgba8unorm', 'bgra8unorm', 'rgba16float', 'rgba32float'];
+export const MODEL_INPUT_FORMATS: readonly GPUTextureFormat[] = Object.keys(BYTES_PER_TEXEL) as ImageFormat[];
 
 export interface SourceTexture {
   readonly texture: GPUTexture;

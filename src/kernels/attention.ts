@@ -103,7 +103,7 @@ export function prepareAttention(
   };
 }
 
-/** Frees the weight buffers (the model's destroy path). */
+/** Frees the weight buffers now (tests, benchmarks); Runtime.destroy() frees any still alive. */
 export function releaseAttention(w: AttentionWeights): void {
   for (const t of [w.fc1, w.fc2, w.convCa, w.conv1]) t.release();
 }

@@ -12,6 +12,16 @@ export type Rgba8Format = 'rgba8unorm' | 'bgra8unorm';
 const FORMAT_CODE: Record<ImageFormat, number> = { rgba8unorm: 0, bgra8unorm: 1, rgba16float: 2, rgba32float: 3 };
 export const BYTES_PER_TEXEL: Readonly<Record<ImageFormat, number>> = { rgba8unorm: 4, bgra8unorm: 4, rgba16float: 8, rgba32float: 16 };
 
+/** Whether packImage reads textures of this format. */
+export function isImageFormat(format: GPUTextureFormat): format is ImageFormat {
+  return Object.hasOwn(BYTES_PER_TEXEL, format);
+}
+
+/** Bytes per row of a texture ↔ buffer copy: copyTextureToBuffer needs a multiple of 256. */
+export function copyRowPitch(width: number, bytesPerTexel: number): number {
+  return Math.ceil((width * bytesPerTexel) / 256) * 256;
+}
+
 export interface PackImageOptions {
   format: ImageFormat;
   /** Size of the image in `src`. */

@@ -94,7 +94,7 @@ export function packNrnSg(w: NrnWeights): { data: Float32Array; table: Uint32Arr
   return { data, table, maxWidth };
 }
 
-/** The packed buffers, built on first use and kept with the weights (released by releaseNrn). */
+/** The packed buffers, built on first use and kept with the weights (released by releaseNrn, or by Runtime.destroy()). */
 export function nrnSgBuffers(rt: Runtime, w: NrnWeights): NrnSgBuffers {
   if (w.sg) return w.sg;
   const { data, table, maxWidth } = packNrnSg(w);

@@ -1,5 +1,5 @@
 /**
- * Row-banded execution (issue 3: big images within WebGPU's default 128 MiB per storage binding).
+ * Row-banded execution: big images within WebGPU's default 128 MiB per storage binding.
  *
  * A banded map is a [C, H, W] activation kept as horizontal bands [C, rows_b, W], each its own
  * pooled buffer: every band but the last has the same number of rows. A conv over a banded input
@@ -118,18 +118,6 @@ export async function assemble(rec: Recorder, m: BandedMap, label: string, consu
   for (const b of m.bands) await copyRows(rec, live(b, label), 0, whole, b.row0, b.rows, `${label} join`);
   if (consume) releaseMap(m);
   return whole;
-}
-
-/** A whole tensor split into bands of `rowsPerBand` rows (the tensor is left as it is). */
-export async function split(rec: Recorder, t: GpuTensor, rowsPerBand: number, label: string): Promise<BandedMap> {
-  const [c, h, w] = t.shape as [number, number, number];
-  const bands: Band[] = [];
-  for (const [row0, rows] of bandLayout(h, rowsPerBand)) {
-    const band = rec.runtime.tensor([c, rows, w], `${label} band ${row0}`);
-    bands.push({ row0, rows, tensor: band });
-    await copyRows(rec, t, row0, band, 0, rows, `${label} split`);
-  }
-  return { channels: c, height: h, width: w, bands, owned: true };
 }
 
 export interface BandedConvOptions extends Omit<Conv2dOptions, 'output' | 'band'> {

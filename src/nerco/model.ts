@@ -1,5 +1,5 @@
 import { GpuKernelError, InvalidArgumentError, LimitError } from '../errors.js';
-import { packImage, unpackImage, type ImageFormat } from '../kernels/image.js';
+import { BYTES_PER_TEXEL, copyRowPitch, isImageFormat, packImage, unpackImage, type ImageFormat } from '../kernels/image.js';
 import { TextureUsage } from '../runtime/gpu-constants.js';
 import { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
@@ -30,14 +30,6 @@ export interface EnhanceTextureOptions extends TextureEnhanceOptions {
   readonly format?: 'rgba8unorm' | 'bgra8unorm';
 }
 
-const INPUT_FORMATS: Readonly<Record<string, { format: ImageFormat; bytesPerTexel: number }>> = {
-  rgba8unorm: { format: 'rgba8unorm', bytesPerTexel: 4 },
-  bgra8unorm: { format: 'bgra8unorm', bytesPerTexel: 4 },
-  rgba16float: { format: 'rgba16float', bytesPerTexel: 8 },
-  rgba32float: { format: 'rgba32float', bytesPerTexel: 16 },
-};
-
-const align256 = (n: number): number => Math.ceil(n / 256) * 256;
 
 /**
  * A loaded NeRCo: its weights on one device. Calls are serialised (they share the device's
@@ -190,8 +182,9 @@ export class NeRCoModel {
 
   /** Records into `callerEncoder` (submitted by the caller), or into the runtime's own encoder, which it submits. */
   private async recordEnhance(callerEncoder: GPUCommandEncoder | undefined, input: GPUTexture, output: GPUTexture, opts: TextureEnhanceOptions): Promise<void> {
-    const inFmt = INPUT_FORMATS[input.format];
-    if (!inFmt) throw new InvalidArgumentError(`input texture format ${input.format} is not supported (use ${Object.keys(INPUT_FORMATS).join(', ')})`);
+    if (!isImageFormat(input.format)) throw new InvalidArgumentError(`input texture format ${input.format} is not supported (use ${Object.keys(BYTES_PER_TEXEL).join(', ')})`);
+    const inFormat: ImageFormat = input.format;
+    if (input.dimension !== '2d' || input.sampleCount !== 1) throw new InvalidArgumentError(`the input texture must be 2d with one sample (got ${input.dimension}, ${input.sampleCount} samples)`);
     if (!(input.usage & TextureUsage.COPY_SRC)) throw new InvalidArgumentError('the input texture needs GPUTextureUsage.COPY_SRC');
     if (output.format !== 'rgba8unorm' && output.format !== 'bgra8unorm') throw new InvalidArgumentError(`output texture format must be rgba8unorm or bgra8unorm, not ${output.format}`);
     if (!(output.usage & TextureUsage.COPY_DST)) throw new InvalidArgumentError('the output texture needs GPUTextureUsage.COPY_DST');
@@ -202,9 +195,9 @@ export class NeRCoModel {
     const net = networkSizePad(width, height);
     this.checkNetworkSize(net.w, net.h);
     const rt = this.runtime;
-    const inRow = align256(width * inFmt.bytesPerTexel);
+    const inRow = copyRowPitch(width, BYTES_PER_TEXEL[inFormat]);
     const staging = rt.tensor([(inRow * height) / 4], 'input texels');
-    const outRow = align256(width * 4);
+    const outRow = copyRowPitch(width, 4);
     // Pooled, never destroyed: safe for a caller's encoder submitted late, because every
     // recording writes each pooled buffer before it reads it.
     const outTexels = rt.tensor([(outRow * height) / 4], 'output texels');
@@ -212,7 +205,7 @@ export class NeRCoModel {
       await rt.run(async (rec) => {
         const encoder = rec.encoder;
         encoder.copyTextureToBuffer({ texture: input }, { buffer: staging.buffer, bytesPerRow: inRow, rowsPerImage: height }, [width, height]);
-        const realA = await packImage(rec, staging.buffer, { format: inFmt.format, width, height, bytesPerRow: inRow, lut: this.lut, padW: net.w, padH: net.h }, 'real_A');
+        const realA = await packImage(rec, staging.buffer, { format: inFormat, width, height, bytesPerRow: inRow, lut: this.lut, padW: net.w, padH: net.h }, 'real_A');
         const { fakeB } = await recordForward(rec, this.gpu, realA);
         realA.release();
         await unpackImage(rec, fakeB, { width, height, bytesPerRow: outRow, rounding, format: output.format as 'rgba8unorm' | 'bgra8unorm', output: outTexels.buffer }, 'output');

@@ -54,11 +54,6 @@ export class PipelineCache {
 
   get size(): number { return this.ready.size; }
 
-  /** The compiled kernel if it is ready; kernels are compiled ahead with `prepare`. */
-  getReady(src: KernelSource): CompiledKernel | undefined {
-    return this.ready.get(kernelKey(src));
-  }
-
   async prepare(src: KernelSource): Promise<CompiledKernel> {
     const key = kernelKey(src);
     let p = this.compiled.get(key);

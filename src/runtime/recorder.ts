@@ -19,14 +19,10 @@ export interface Dispatch {
 /**
  * Records dispatches into one command encoder (the runtime's own, or a caller's). Each dispatch
  * gets its own compute pass labelled with the kernel, so a validation error names it. Nothing is
- * submitted here: `Runtime.submit` (or the caller) does that.
+ * submitted here: `Runtime.run` (or the caller) does that.
  */
 export class Recorder {
-  private dispatches = 0;
-
   constructor(readonly runtime: Runtime, readonly encoder: GPUCommandEncoder) {}
-
-  get dispatchCount(): number { return this.dispatches; }
 
   kernel(src: KernelSource): Promise<CompiledKernel> {
     return this.runtime.pipelines.prepare(src);
@@ -66,6 +62,5 @@ export class Recorder {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     pass.end();
-    this.dispatches++;
   }
 }

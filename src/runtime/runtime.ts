@@ -66,8 +66,6 @@ export class Runtime {
     return new Runtime(d.device, d.owned, d.adapterName, opts);
   }
 
-  get isLost(): boolean { return this.lostInfo !== null || this.destroyed; }
-
   /** Throws DeviceLostError when the device is gone (destroyed or lost). */
   checkAlive(): void {
     if (this.lostInfo) throw new DeviceLostError(`the GPU device was lost (${this.lostInfo.reason}): ${this.lostInfo.message || 'no details'}; create a new model`);

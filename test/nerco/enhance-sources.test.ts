@@ -123,6 +123,9 @@ describe('enhance(model, source)', () => {
     await expect(textureFromSource(model.device, srgb)).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(readTexturePixels(model, srgb)).rejects.toThrow(/cannot read a rgba8unorm-srgb texture/);
     srgb.destroy();
+    const volume = model.device.createTexture({ size: [4, 4, 2], dimension: '3d', format: 'rgba8unorm', usage: TextureUsage.COPY_SRC | TextureUsage.TEXTURE_BINDING });
+    await expect(model.enhance(volume)).rejects.toThrow(/the input texture must be 2d with one sample \(got 3d, 1 samples\)/);
+    volume.destroy();
     const integer = model.device.createTexture({ size: [4, 4], format: 'rgba8uint', usage: TextureUsage.COPY_SRC | TextureUsage.TEXTURE_BINDING });
     await expect(readTexturePixels(model, integer)).rejects.toThrow(/cannot read a rgba8uint texture/);
     integer.destroy();

@@ -8,6 +8,7 @@ import {
   netForFileName, type NeRCoWeights, parseNeRCoWeights, toCombinedStateDict,
 } from '../../src/nerco/load-weights.js';
 import { readNeRCoWeightsFromPath } from '../../src/node/load-weights-node.js';
+import { weightsToSafetensors } from '../../src/browser/convert.js';
 import { convertCheckpoints } from '../../weights-tools/convert.js';
 import { floatToHalfBits, halfBitsToFloat } from '../../weights-tools/float16.js';
 import { readSafetensors, readSafetensorsWithMetadata, writeSafetensors } from '../../weights-tools/safetensors.js';
@@ -139,7 +140,12 @@ describe('convertCheckpoints', () => {
     const { tensors, metadata } = readSafetensorsWithMetadata(readFileSync(out), out);
     expect(metadata.format).toBe('pt');
     expect(JSON.parse(metadata['Pre.config'])).toEqual({ ngf: 64, nBlocks: 9, mlpWidths: [256, 256, 256, 3] });
+    expect(metadata.parameters).toBe('23295403'); // NERCO.md §2
     expectSameTensors(tensors, toCombinedStateDict(weights));
+    // The browser's converter writes the same file, but for the producer it names.
+    const inPage = readSafetensorsWithMetadata(weightsToSafetensors(weights), 'in-page.safetensors');
+    expect({ ...inPage.metadata, producer: 'nerco-webgpu convert' }).toEqual(metadata);
+    expectSameTensors(inPage.tensors, tensors);
     const loaded = await readNeRCoWeightsFromPath(out);
     expectSameTensors(loaded.ga.tensors, torchDicts.G_A);
 
