@@ -1,7 +1,7 @@
 import { InvalidArgumentError, NercoError } from '../errors.js';
 import type { AcquireDeviceOptions } from '../runtime/device.js';
 import type { Precision } from './forward.js';
-import { parseNeRCoWeights, type NeRCoWeights } from './load-weights.js';
+import { fromCombined, parseNeRCoWeights, toCombinedStateDict, type NeRCoWeights } from './load-weights.js';
 import { NeRCoModel } from './model.js';
 
 /**
@@ -85,7 +85,14 @@ export async function resolveWeights(source?: WeightsSource): Promise<NeRCoWeigh
     const name = s.split('/').pop() || 'weights.safetensors';
     return parseNeRCoWeights([{ name, bytes: await fetchBytes(s) }]);
   }
-  if (typeof source === 'object' && 'ga' in source && 'pre' in source && 'h' in source) return source;
+  if (typeof source === 'object' && 'ga' in source && 'pre' in source && 'h' in source) {
+    // Parsed weights may have been built or changed by hand: check the shapes and infer the
+    // configs again, as for weights read from bytes.
+    if (![source.ga, source.pre, source.h].every((net) => net?.tensors instanceof Map)) {
+      throw new InvalidArgumentError('weights: parsed weights need ga, pre and h, each with a tensors Map');
+    }
+    return fromCombined(toCombinedStateDict(source), 'parsed weights');
+  }
   throw new InvalidArgumentError('weights: expected bytes, named files, a path/URL or parsed weights');
 }
 

@@ -9,6 +9,8 @@ import {
 } from '../../src/nerco/load-weights.js';
 import { readNeRCoWeightsFromPath } from '../../src/node/load-weights-node.js';
 import { weightsToSafetensors } from '../../src/browser/convert.js';
+import { resolveWeights } from '../../src/nerco/load.js';
+import { tinyWeights } from '../helpers/tiny-model.js';
 import { convertCheckpoints } from '../../weights-tools/convert.js';
 import { floatToHalfBits, halfBitsToFloat } from '../../weights-tools/float16.js';
 import { readSafetensors, readSafetensorsWithMetadata, writeSafetensors } from '../../weights-tools/safetensors.js';
@@ -130,6 +132,21 @@ describe('readNeRCoWeightsFromPath (Node)', () => {
     const err = await catchErrorAsync(() => readNeRCoWeightsFromPath(file), InvalidArgumentError);
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.message).toMatch(/weights\.bin: expected a directory holding latest_net_G_A\.pth, .* or a combined \.safetensors file/);
+  });
+});
+
+describe('resolveWeights with parsed weights', () => {
+  it('checks hand-made or altered weights again: a wrong shape, a missing tensor Map', async () => {
+    const good = tinyWeights(2);
+    const again = await resolveWeights(good);
+    expect(again.ga.config).toEqual(good.ga.config);
+    const key = [...good.ga.tensors.keys()][0]!;
+    const t = good.ga.tensors.get(key)!;
+    const altered = { ...good, ga: { ...good.ga, tensors: new Map(good.ga.tensors).set(key, { ...t, shape: [t.shape[0]! + 1, ...t.shape.slice(1)] }) } };
+    const err = await catchErrorAsync(() => resolveWeights(altered), WeightsMismatchError);
+    expect(err.message.startsWith(`parsed weights [G_A.*] (G_A): key "${key}"`), err.message).toBe(true);
+    const shapeless = await catchErrorAsync(() => resolveWeights({ ga: {}, pre: {}, h: {} } as never), InvalidArgumentError);
+    expect(shapeless.message).toMatch(/each with a tensors Map/);
   });
 });
 
