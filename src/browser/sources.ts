@@ -112,29 +112,22 @@ function copyExternalNow(device: GPUDevice, source: GPUCopyExternalImageSource, 
  * copyExternalImageToTexture, GPU to GPU. Some browser configurations cannot import video frames
  * that way: headless Chromium on SwiftShader throws "Failed to copy content from video element",
  * or (with other compositor flags) raises an asynchronous validation error and leaves the texture
- * empty. Video sources are therefore copied inside an error scope (pushed and popped with no await
- * in between, so it nests correctly inside any scope the model has open) and, on failure, go
- * through createImageBitmap first.
+ * empty. Every copy is therefore made inside an error scope (pushed and popped with no await in
+ * between, so it nests correctly inside any scope the model has open); a video source that fails
+ * goes through createImageBitmap first, any other source's failure is an error.
  */
 async function copyExternal(device: GPUDevice, source: GPUCopyExternalImageSource, texture: GPUTexture): Promise<void> {
   const isVideo = isA<VideoFrame>('VideoFrame', source) || isA<HTMLVideoElement>('HTMLVideoElement', source);
-  if (!isVideo) {
-    try {
-      copyExternalNow(device, source, texture);
-      return;
-    } catch (e) {
-      throw new InvalidArgumentError(`image source: copyExternalImageToTexture failed: ${(e as Error).message}`);
-    }
-  }
   device.pushErrorScope('validation');
-  let thrown = false;
+  let thrown: Error | null = null;
   try {
     copyExternalNow(device, source, texture);
-  } catch {
-    thrown = true;
+  } catch (e) {
+    thrown = e as Error;
   }
-  const scope = device.popErrorScope();
-  if (!(await scope) && !thrown) return;
+  const error = await device.popErrorScope();
+  if (!error && !thrown) return;
+  if (!isVideo) throw new InvalidArgumentError(`image source: copyExternalImageToTexture failed: ${(thrown ?? error)!.message}`);
   if (typeof createImageBitmap !== 'function') throw new InvalidArgumentError('image source: this video frame could not be copied to a texture');
   const bitmap = await createImageBitmap(source as ImageBitmapSource, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   try {
@@ -161,13 +154,21 @@ export async function textureFromSource(device: GPUDevice, source: ImageSource, 
     }
     if (source.usage & TextureUsage.COPY_SRC) return { texture: source, owned: false };
     const copy = device.createTexture({ label, size: [source.width, source.height], format: readableFormatFor(source.format), usage: UPLOAD_USAGE });
+    // Its own error scope, pushed and popped with no await between (so it nests inside any the
+    // model has open): a failed copy is an error here, not an empty texture enhanced later.
+    device.pushErrorScope('validation');
+    let thrown: unknown = null;
     try {
       const encoder = device.createCommandEncoder({ label });
       recordBlit(device, encoder, source, copy, label);
       device.queue.submit([encoder.finish()]);
     } catch (e) {
+      thrown = e;
+    }
+    const error = await device.popErrorScope();
+    if (thrown || error) {
       copy.destroy();
-      throw e;
+      throw thrown ?? new InvalidArgumentError(`${label}: copying the ${source.format} texture failed: ${error!.message}`);
     }
     return { texture: copy, owned: true };
   }
