@@ -11,13 +11,13 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { fakeBToRGB8 } from '../../src/nerco/postprocess.js';
 import { prepareInput } from '../../src/nerco/preprocess.js';
 import { decodeImageFile, encodePNG, type RGBImage } from '../../src/node/image-io.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { releaseNodeGPU } from '../../src/runtime/device.js';
 import { nercoForwardCPU } from '../reference/nerco.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 import { makeRng } from '../helpers/random.js';
 import { repoPath, sharedPath } from '../helpers/shared-path.js';
 import { TINY_CONFIG, tinyWeights, writeTinyWeights } from '../helpers/tiny-model.js';
@@ -29,14 +29,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'nerco-cli-'));
 const inDir = join(tmp, 'in');
 const WEIGHTS = writeTinyWeights(join(tmp, 'weights'), 3);
 
-interface Run { code: number; out: string[]; err: string[] }
-
-async function cli(...argv: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { log: (l) => out.push(l), warn: (l) => err.push(l) });
-  return { code, out, err };
-}
+type Run = CliRun;
+const cli = runCli;
 
 /** `enhance` with the tiny weights. */
 const enhance = (...argv: string[]) => cli('enhance', ...argv, '--weights', WEIGHTS);

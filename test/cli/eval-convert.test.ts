@@ -8,13 +8,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { psnr, ssim } from '../../src/nerco/metrics.js';
 import { fakeBToRGB8 } from '../../src/nerco/postprocess.js';
 import { prepareInput } from '../../src/nerco/preprocess.js';
 import { readNeRCoWeightsFromPath } from '../../src/node/load-weights-node.js';
 import { encodePNG, type RGBImage } from '../../src/node/image-io.js';
 import { releaseNodeGPU } from '../../src/runtime/device.js';
+import { runCli } from '../helpers/cli.js';
 import { makeRng } from '../helpers/random.js';
 import { sharedPath } from '../helpers/shared-path.js';
 import { tinyWeights, writeTinyWeights } from '../helpers/tiny-model.js';
@@ -29,14 +29,7 @@ afterAll(() => {
   releaseNodeGPU();
 });
 
-interface Run { code: number; out: string[]; err: string[] }
-
-async function cli(...argv: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { log: (l) => out.push(l), warn: (l) => err.push(l) });
-  return { code, out, err };
-}
+const cli = runCli;
 
 function randomImage(w: number, h: number, seed: number, max: number): RGBImage {
   const rng = makeRng(seed);
