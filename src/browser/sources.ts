@@ -213,7 +213,7 @@ export interface DecodeImageOptions {
  * default no EXIF rotation: what the reference pre-processing sees (NERCO.md §3.1).
  */
 export function decodeImage(blob: Blob, opts: DecodeImageOptions = {}): Promise<ImageBitmap> {
-  if (typeof createImageBitmap !== 'function') throw new InvalidArgumentError('decodeImage needs createImageBitmap (a browser or a worker)');
+  if (typeof createImageBitmap !== 'function') throw new InvalidArgumentError("decodeImage(blob) needs createImageBitmap (a browser or a worker); in Node, decode files with decodeImageFile / decodeImage(bytes, name) from 'nerco-webgpu/node'");
   return createImageBitmap(blob, {
     colorSpaceConversion: 'none',
     premultiplyAlpha: 'none',

@@ -5,7 +5,7 @@
  * covered by test/browser.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { edges, enhance, readTexturePixels, textureFromSource } from '../../src/browser/index.js';
+import { decodeImage, edges, enhance, readTexturePixels, textureFromSource } from '../../src/browser/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { NeRCoModel } from '../../src/nerco/model.js';
 import { fakeBToRGB8 } from '../../src/nerco/postprocess.js';
@@ -117,6 +117,8 @@ describe('enhance(model, source)', () => {
   });
 
   it('rejects unsupported sources and formats with InvalidArgumentError', async () => {
+    // Node has no createImageBitmap: the browser decoder says where Node's is.
+    expect(() => decodeImage(new Blob([]))).toThrow(/from 'nerco-webgpu\/node'/);
     await expect(enhance(model, { width: 2, height: 2, data: new Uint8ClampedArray(15) })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(enhance(model, {} as never)).rejects.toBeInstanceOf(InvalidArgumentError);
     const srgb = model.device.createTexture({ size: [4, 4], format: 'rgba8unorm-srgb', usage: TextureUsage.COPY_SRC | TextureUsage.TEXTURE_BINDING });
