@@ -29,7 +29,7 @@ export class NoWebGPUError extends NercoError {
 }
 
 export class DeviceLostError extends NercoError {
-  constructor(message: string) { super('DEVICE_LOST', message); }
+  constructor(message: string, options?: { cause?: unknown }) { super('DEVICE_LOST', message, options); }
 }
 
 /** A GPU validation or out-of-memory error, attributed to the kernel that caused it. */

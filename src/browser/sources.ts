@@ -118,6 +118,21 @@ function copyExternalNow(device: GPUDevice, source: GPUCopyExternalImageSource, 
  */
 async function copyExternal(device: GPUDevice, source: GPUCopyExternalImageSource, texture: GPUTexture): Promise<void> {
   const isVideo = isA<VideoFrame>('VideoFrame', source) || isA<HTMLVideoElement>('HTMLVideoElement', source);
+  const failure = await scopedCopy(device, source, texture);
+  if (!failure) return;
+  if (!isVideo) throw new InvalidArgumentError(`image source: copyExternalImageToTexture failed: ${failure}`);
+  if (typeof createImageBitmap !== 'function') throw new InvalidArgumentError('image source: this video frame could not be copied to a texture');
+  const bitmap = await createImageBitmap(source as ImageBitmapSource, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  try {
+    const again = await scopedCopy(device, bitmap, texture);
+    if (again) throw new InvalidArgumentError(`image source: copyExternalImageToTexture failed: ${again}`);
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** One copyExternalImageToTexture in its own validation scope: the failure's message, or null. */
+async function scopedCopy(device: GPUDevice, source: GPUCopyExternalImageSource, texture: GPUTexture): Promise<string | null> {
   device.pushErrorScope('validation');
   let thrown: Error | null = null;
   try {
@@ -126,17 +141,7 @@ async function copyExternal(device: GPUDevice, source: GPUCopyExternalImageSourc
     thrown = e as Error;
   }
   const error = await device.popErrorScope();
-  if (!error && !thrown) return;
-  if (!isVideo) throw new InvalidArgumentError(`image source: copyExternalImageToTexture failed: ${(thrown ?? error)!.message}`);
-  if (typeof createImageBitmap !== 'function') throw new InvalidArgumentError('image source: this video frame could not be copied to a texture');
-  const bitmap = await createImageBitmap(source as ImageBitmapSource, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-  try {
-    copyExternalNow(device, bitmap, texture);
-  } catch (e) {
-    throw new InvalidArgumentError(`image source: copyExternalImageToTexture failed: ${(e as Error).message}`);
-  } finally {
-    bitmap.close();
-  }
+  return thrown?.message ?? error?.message ?? null;
 }
 
 const UPLOAD_USAGE = TextureUsage.COPY_SRC | TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING | TextureUsage.RENDER_ATTACHMENT;

@@ -4,6 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { DeviceLostError, GpuKernelError, InvalidArgumentError, LimitError, NercoError } from '../../src/errors.js';
+import { readTexturePixels } from '../../src/browser/index.js';
 import { unary } from '../../src/kernels/unary.js';
 import { loadNeRCo } from '../../src/nerco/load.js';
 import type { NeRCoModel } from '../../src/nerco/model.js';
@@ -77,6 +78,8 @@ describe('device loss', () => {
       expect((err as NercoError).code).toBe('DEVICE_LOST');
       expect(err.message).toMatch(/create a new model/);
     }
+    // Reading a texture back through the lost model says the same, not a validation error.
+    expect(await rejection(readTexturePixels(model, tex))).toBeInstanceOf(DeviceLostError);
     model.destroy(); // still safe
 
     const fresh = await newModel(tinyWeightsBytes(SEED));
