@@ -2,19 +2,12 @@
  * Getting a result texture in front of a user: onto a canvas (WebGPU context, no CPU round trip),
  * into an ImageBitmap, into host pixels, or into an encoded image file.
  */
-import { DeviceLostError, GpuKernelError, InvalidArgumentError } from '../errors.js';
+import { GpuKernelError, InvalidArgumentError } from '../errors.js';
+import { deviceLostError, lossWithin } from '../runtime/device.js';
 import { BufferUsage, MapMode, TextureUsage } from '../runtime/gpu-constants.js';
 import { NeRCoModel } from '../nerco/model.js';
 import { recordBlit } from './blit.js';
 import { copyRowPitch } from '../kernels/image.js';
-
-/** The device's loss, if it is lost or becomes lost within `ms` (a rejection may come first). */
-async function lostWithin(device: GPUDevice, ms: number): Promise<GPUDeviceLostInfo | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const info = await Promise.race([device.lost, new Promise<null>((r) => { timer = setTimeout(() => r(null), ms); })]);
-  clearTimeout(timer);
-  return info;
-}
 
 /** The model (its device) or a device: where the texture lives. */
 export type DeviceLike = NeRCoModel | GPUDevice;
@@ -22,7 +15,6 @@ export type DeviceLike = NeRCoModel | GPUDevice;
 function deviceOf(d: DeviceLike): GPUDevice {
   return d instanceof NeRCoModel ? d.device : d;
 }
-
 
 /**
  * Colour formats a render pass samples as floats without changing them (no sRGB decoding), so
@@ -68,8 +60,8 @@ export async function readTexturePixels(target: DeviceLike, texture: GPUTexture)
       await staging.mapAsync(MapMode.READ);
     } catch (e) {
       // A lost device rejects the map as well: say that, rather than blame the read.
-      const lost = await lostWithin(device, 100);
-      if (lost) throw new DeviceLostError(`the GPU device was lost (${lost.reason}): ${lost.message || 'no details'}; create a new model`, { cause: e });
+      const lost = await lossWithin(device, 100);
+      if (lost) throw deviceLostError(lost, e);
       throw new GpuKernelError('GPU_VALIDATION', 'read pixels', `could not map the read-back buffer (${(e as Error).message})`);
     }
     const rows = new Uint8Array(staging.getMappedRange());

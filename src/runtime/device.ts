@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NoWebGPUError } from '../errors.js';
+import { DeviceLostError, InvalidArgumentError, NoWebGPUError } from '../errors.js';
 
 export interface AcquireDeviceOptions {
   /** Use this device as it is (the caller owns it). */
@@ -114,4 +114,20 @@ export async function acquireDevice(opts: AcquireDeviceOptions = {}): Promise<Ac
   }
   liveDevices++;
   return { device, owned: true, adapterName: name };
+}
+
+/** The error every call on a lost device fails with. */
+export function deviceLostError(info: GPUDeviceLostInfo, cause?: unknown): DeviceLostError {
+  return new DeviceLostError(`the GPU device was lost (${info.reason}): ${info.message || 'no details'}; create a new model`, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * The device's loss, if it is lost or becomes lost within `ms`: a call on a lost device may be
+ * rejected before `device.lost` resolves.
+ */
+export async function lossWithin(device: GPUDevice, ms: number): Promise<GPUDeviceLostInfo | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const info = await Promise.race([device.lost, new Promise<null>((r) => { timer = setTimeout(() => r(null), ms); })]);
+  clearTimeout(timer);
+  return info;
 }

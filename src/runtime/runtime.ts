@@ -1,7 +1,7 @@
 import { BufferUsage, MapMode } from './gpu-constants.js';
 import { DeviceLostError, GpuKernelError, InvalidArgumentError, LimitError } from '../errors.js';
 import { BufferPool } from './buffer-pool.js';
-import { acquireDevice, deviceReleased, type AcquireDeviceOptions } from './device.js';
+import { acquireDevice, deviceLostError, deviceReleased, lossWithin, type AcquireDeviceOptions } from './device.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { Recorder } from './recorder.js';
 import { BYTES_PER_ELEMENT, GpuTensor, shapeSize, type DType } from './tensor.js';
@@ -35,7 +35,6 @@ export class Runtime {
   private destroyed = false;
   private deviceAccounted = false;
   private recordedIntoCallerEncoder = false;
-  private constantBytes = 0;
   /**
    * Every live constant (weights, tables): destroy() frees them, so a model on the caller's device,
    * which outlives the model, does not keep its weights.
@@ -68,7 +67,7 @@ export class Runtime {
 
   /** Throws DeviceLostError when the device is gone (destroyed or lost). */
   checkAlive(): void {
-    if (this.lostInfo) throw new DeviceLostError(`the GPU device was lost (${this.lostInfo.reason}): ${this.lostInfo.message || 'no details'}; create a new model`);
+    if (this.lostInfo) throw deviceLostError(this.lostInfo);
     if (this.destroyed) throw new DeviceLostError('this model was destroyed; create a new one');
   }
 
@@ -106,13 +105,9 @@ export class Runtime {
       // mappedAtCreation throws (RangeError) when the mapping cannot be allocated.
       throw new GpuKernelError('GPU_OUT_OF_MEMORY', label, `cannot allocate ${size} bytes (${(e as Error).message})`);
     }
-    this.constantBytes += size;
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buffer.unmap();
-    const t = new GpuTensor(buffer, shape, dtype, null, label, (gone) => {
-      this.constants.delete(gone);
-      this.constantBytes -= size;
-    });
+    const t = new GpuTensor(buffer, shape, dtype, null, label, (gone) => this.constants.delete(gone));
     this.constants.add(t);
     return t;
   }
@@ -219,13 +214,15 @@ export class Runtime {
 
   /** GPU memory this runtime holds: weights/constants, pooled activations (now and peak), uniforms. */
   memoryStats(): { constantBytes: number; poolBytes: number; poolPeakBytes: number; uniformBytes: number; peakTotalBytes: number } {
+    let constantBytes = 0;
+    for (const t of this.constants) constantBytes += t.buffer.size;
     const p = this.pool.stats();
     return {
-      constantBytes: this.constantBytes,
+      constantBytes,
       poolBytes: p.allocatedBytes,
       poolPeakBytes: p.peakAllocatedBytes,
       uniformBytes: this.uniforms.bytes,
-      peakTotalBytes: this.constantBytes + p.peakAllocatedBytes + this.uniforms.bytes,
+      peakTotalBytes: constantBytes + p.peakAllocatedBytes + this.uniforms.bytes,
     };
   }
 
@@ -252,11 +249,7 @@ export class Runtime {
    * on its way; give it a moment, then report it as DeviceLostError.
    */
   private async settleLoss(): Promise<void> {
-    if (!this.lostInfo && !this.destroyed) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this.device.lost, new Promise((r) => { timer = setTimeout(r, 100); })]);
-      clearTimeout(timer);
-    }
+    if (!this.lostInfo && !this.destroyed) await lossWithin(this.device, 100);
     this.checkAlive();
   }
 }
