@@ -133,15 +133,24 @@ async function copyExternal(device: GPUDevice, source: GPUCopyExternalImageSourc
 
 /** One copyExternalImageToTexture in its own validation scope: the failure's message, or null. */
 async function scopedCopy(device: GPUDevice, source: GPUCopyExternalImageSource, texture: GPUTexture): Promise<string | null> {
+  return (await inValidationScope(device, () => copyExternalNow(device, source, texture)))?.message ?? null;
+}
+
+/**
+ * Runs `work` (synchronous GPU calls) in its own validation scope, pushed and popped with no await
+ * between, so it nests inside any scope the model has open. Resolves to what went wrong (the
+ * error `work` threw, or the device's report), or null.
+ */
+async function inValidationScope(device: GPUDevice, work: () => void): Promise<{ readonly message: string } | null> {
   device.pushErrorScope('validation');
   let thrown: Error | null = null;
   try {
-    copyExternalNow(device, source, texture);
+    work();
   } catch (e) {
     thrown = e as Error;
   }
-  const error = await device.popErrorScope();
-  return thrown?.message ?? error?.message ?? null;
+  const reported = await device.popErrorScope();
+  return thrown ?? reported;
 }
 
 const UPLOAD_USAGE = TextureUsage.COPY_SRC | TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING | TextureUsage.RENDER_ATTACHMENT;
@@ -159,21 +168,15 @@ export async function textureFromSource(device: GPUDevice, source: ImageSource, 
     }
     if (source.usage & TextureUsage.COPY_SRC) return { texture: source, owned: false };
     const copy = device.createTexture({ label, size: [source.width, source.height], format: readableFormatFor(source.format), usage: UPLOAD_USAGE });
-    // Its own error scope, pushed and popped with no await between (so it nests inside any the
-    // model has open): a failed copy is an error here, not an empty texture enhanced later.
-    device.pushErrorScope('validation');
-    let thrown: unknown = null;
-    try {
+    // A failed copy is an error here, not an empty texture enhanced later.
+    const failure = await inValidationScope(device, () => {
       const encoder = device.createCommandEncoder({ label });
       recordBlit(device, encoder, source, copy, label);
       device.queue.submit([encoder.finish()]);
-    } catch (e) {
-      thrown = e;
-    }
-    const error = await device.popErrorScope();
-    if (thrown || error) {
+    });
+    if (failure) {
       copy.destroy();
-      throw thrown ?? new InvalidArgumentError(`${label}: copying the ${source.format} texture failed: ${error!.message}`);
+      throw failure instanceof InvalidArgumentError ? failure : new InvalidArgumentError(`${label}: copying the ${source.format} texture failed: ${failure.message}`);
     }
     return { texture: copy, owned: true };
   }
