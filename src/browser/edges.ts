@@ -3,8 +3,8 @@
  * magnitude (gray) or a per-channel Laplacian, returned as a new rgba8unorm texture for display.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { edgeView } from '../kernels/edge-view.js';
-import { laplacian, sobel } from '../kernels/edges.js';
+import { checkGain, edgeView } from '../kernels/edge-view.js';
+import { checkNeighbours, laplacian, sobel } from '../kernels/edges.js';
 import { BYTES_PER_TEXEL, copyRowPitch, packImage, type ImageFormat } from '../kernels/image.js';
 import { TextureUsage } from '../runtime/gpu-constants.js';
 import { Runtime } from '../runtime/runtime.js';
@@ -83,9 +83,9 @@ export async function edges(target: NeRCoModel | GPUDevice, input: ImageSource, 
   if (kind !== 'sobel' && kind !== 'laplacian') throw new InvalidArgumentError(`edges: kind must be 'sobel' or 'laplacian', got ${String(kind)}`);
   const gain = opts.gain ?? 2;
   const neighbours = opts.neighbours ?? 4;
-  // Checked here too (the kernels check them), so that nothing is created for a call that cannot run.
-  if (!Number.isFinite(gain) || gain <= 0) throw new InvalidArgumentError(`edges: gain must be a positive number, got ${gain}`);
-  if (neighbours !== 4 && neighbours !== 8) throw new InvalidArgumentError(`edges: neighbours must be 4 or 8, got ${String(neighbours)}`);
+  // The kernels' own checks, before anything is created for a call that cannot run.
+  checkGain(gain, 'edges');
+  checkNeighbours(neighbours, 'edges');
   const runner = runnerFor(target);
   const device = runner.device;
   const src = await textureFromSource(device, input, 'nerco-webgpu edges input');

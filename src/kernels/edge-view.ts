@@ -12,6 +12,11 @@ export interface EdgeViewOptions {
   output: GPUBuffer;
 }
 
+/** Throws unless `gain` (the edge view's scale) is a positive finite number. */
+export function checkGain(gain: number, label: string): void {
+  if (!Number.isFinite(gain) || gain <= 0) throw new InvalidArgumentError(`${label}: gain must be a positive number, got ${gain}`);
+}
+
 /**
  * An edge map [1, H, W] (gray) or [3, H, W] (per channel) → RGBA8 texels for display:
  * byte = round(clamp(|e|·gain, 0, 1)·255), alpha 255, a 1-channel map replicated to R, G, B.
@@ -23,7 +28,7 @@ export async function edgeView(rec: Recorder, edges: GpuTensor, opts: EdgeViewOp
   if (!Number.isInteger(bytesPerRow) || bytesPerRow % 4 !== 0 || bytesPerRow < 4 * w) {
     throw new InvalidArgumentError(`${label}: bytesPerRow ${bytesPerRow} must be a multiple of 4 and at least ${4 * w}`);
   }
-  if (!Number.isFinite(gain) || gain <= 0) throw new InvalidArgumentError(`${label}: gain must be a positive number, got ${gain}`);
+  checkGain(gain, label);
   const needed = bytesPerRow * (h - 1) + 4 * w;
   if (output.size < needed) throw new InvalidArgumentError(`${label}: output buffer holds ${output.size} bytes, needs ${needed}`);
   const k = await rec.kernel({ shader: 'edge_view', defines: { GRAY: c === 1 } });

@@ -19,13 +19,18 @@ export async function sobel(rec: Recorder, rgb: GpuTensor, label = 'sobel'): Pro
   return y;
 }
 
+/** Throws unless `neighbours` is a Laplacian this kernel has (4 or 8). */
+export function checkNeighbours(neighbours: unknown, label: string): asserts neighbours is 4 | 8 {
+  if (neighbours !== 4 && neighbours !== 8) throw new InvalidArgumentError(`${label}: neighbours must be 4 or 8, got ${String(neighbours)}`);
+}
+
 /**
  * Per-channel Laplacian with reflect borders (ReflectionPad2d(1) semantics, so H, W ≥ 2):
  * 4 neighbours [[0,1,0],[1,−4,1],[0,1,0]] or 8 neighbours [[1,1,1],[1,−8,1],[1,1,1]]. [C, H, W] → [C, H, W].
  */
 export async function laplacian(rec: Recorder, x: GpuTensor, neighbours: 4 | 8, label = 'laplacian'): Promise<GpuTensor> {
   const [c, h, w] = shape3(x, label);
-  if (neighbours !== 4 && neighbours !== 8) throw new InvalidArgumentError(`${label}: neighbours must be 4 or 8, got ${String(neighbours)}`);
+  checkNeighbours(neighbours, label);
   if (h < 2 || w < 2) throw new InvalidArgumentError(`${label}: reflect borders need H, W ≥ 2, ${x.label} is ${h}×${w}`);
   if (c > 65535) throw new InvalidArgumentError(`${label}: at most 65535 channels, got ${c}`);
   const k = await rec.kernel({ shader: 'laplacian', defines: { NEIGHBOURS: neighbours } });

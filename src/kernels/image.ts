@@ -9,6 +9,16 @@ export type ImageFormat = 'rgba8unorm' | 'bgra8unorm' | 'rgba16float' | 'rgba32f
 /** Texture formats unpackImage writes. */
 export type Rgba8Format = 'rgba8unorm' | 'bgra8unorm';
 
+/** Throws unless `format` is one unpackImage writes. */
+export function checkRgba8Format(format: unknown, label: string): asserts format is Rgba8Format {
+  if (format !== 'rgba8unorm' && format !== 'bgra8unorm') throw new InvalidArgumentError(`${label}: format must be rgba8unorm or bgra8unorm, got ${String(format)}`);
+}
+
+/** Throws unless `rounding` is one unpackImage applies. */
+export function checkRounding(rounding: unknown, label: string): asserts rounding is 'truncate' | 'nearest' {
+  if (rounding !== 'truncate' && rounding !== 'nearest') throw new InvalidArgumentError(`${label}: rounding must be 'truncate' or 'nearest', got ${String(rounding)}`);
+}
+
 const FORMAT_CODE: Record<ImageFormat, number> = { rgba8unorm: 0, bgra8unorm: 1, rgba16float: 2, rgba32float: 3 };
 export const BYTES_PER_TEXEL: Readonly<Record<ImageFormat, number>> = { rgba8unorm: 4, bgra8unorm: 4, rgba16float: 8, rgba32float: 16 };
 
@@ -113,8 +123,8 @@ export async function unpackImage(rec: Recorder, fakeB: GpuTensor, opts: UnpackI
   requireDim(height, 'height', label);
   if (width > w || height > h) throw new InvalidArgumentError(`${label}: crop ${width}×${height} exceeds the tensor's ${w}×${h}`);
   requireRowPitch(bytesPerRow, width, 4, label);
-  if (rounding !== 'truncate' && rounding !== 'nearest') throw new InvalidArgumentError(`${label}: rounding must be 'truncate' or 'nearest', got ${String(rounding)}`);
-  if (format !== 'rgba8unorm' && format !== 'bgra8unorm') throw new InvalidArgumentError(`${label}: format must be rgba8unorm or bgra8unorm, got ${String(format)}`);
+  checkRounding(rounding, label);
+  checkRgba8Format(format, label);
   const needed = bytesPerRow * (height - 1) + 4 * width;
   const k = await rec.kernel({ shader: 'unpack_image', defines: { ROUNDING: rounding === 'nearest' ? 1 : 0, BGRA: format === 'bgra8unorm' } });
   let output = opts.output;

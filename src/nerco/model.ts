@@ -1,5 +1,5 @@
 import { GpuKernelError, InvalidArgumentError, LimitError } from '../errors.js';
-import { BYTES_PER_TEXEL, copyRowPitch, isImageFormat, packImage, unpackImage, type ImageFormat } from '../kernels/image.js';
+import { BYTES_PER_TEXEL, checkRgba8Format, checkRounding, copyRowPitch, isImageFormat, packImage, unpackImage, type ImageFormat } from '../kernels/image.js';
 import { TextureUsage } from '../runtime/gpu-constants.js';
 import { Runtime } from '../runtime/runtime.js';
 import type { GpuTensor } from '../runtime/tensor.js';
@@ -122,7 +122,6 @@ export class NeRCoModel {
   runCHW(realA: Float32Array, height: number, width: number, opts: ForwardOptions = {}): Promise<ForwardResult> {
     return this.exclusive(async () => {
       this.checkNetworkSize(width, height);
-      if (!(realA instanceof Float32Array)) throw new InvalidArgumentError('real_A must be a Float32Array');
       if (realA.length !== 3 * height * width) throw new InvalidArgumentError(`real_A has ${realA.length} values; expected 3×${height}×${width}`);
       if (opts.nrn !== undefined && opts.nrn !== 'fast' && opts.nrn !== 'general') throw new InvalidArgumentError(`nrn must be 'fast' or 'general', not ${String(opts.nrn)}`);
       const rt = this.runtime;
@@ -151,7 +150,7 @@ export class NeRCoModel {
   enhance(input: GPUTexture, opts: EnhanceTextureOptions = {}): Promise<GPUTexture> {
     return this.exclusive(async () => {
       const format = opts.format ?? 'rgba8unorm';
-      if (format !== 'rgba8unorm' && format !== 'bgra8unorm') throw new InvalidArgumentError(`format must be rgba8unorm or bgra8unorm, not ${String(format)}`);
+      checkRgba8Format(format, 'enhance');
       this.runtime.checkAlive();
       const output = this.device.createTexture({
         label: 'nerco-webgpu output',
@@ -186,11 +185,12 @@ export class NeRCoModel {
     const inFormat: ImageFormat = input.format;
     if (input.dimension !== '2d' || input.sampleCount !== 1) throw new InvalidArgumentError(`the input texture must be 2d with one sample (got ${input.dimension}, ${input.sampleCount} samples)`);
     if (!(input.usage & TextureUsage.COPY_SRC)) throw new InvalidArgumentError('the input texture needs GPUTextureUsage.COPY_SRC');
-    if (output.format !== 'rgba8unorm' && output.format !== 'bgra8unorm') throw new InvalidArgumentError(`output texture format must be rgba8unorm or bgra8unorm, not ${output.format}`);
+    const outFormat = output.format;
+    checkRgba8Format(outFormat, 'output texture');
     if (!(output.usage & TextureUsage.COPY_DST)) throw new InvalidArgumentError('the output texture needs GPUTextureUsage.COPY_DST');
     if (output.width !== input.width || output.height !== input.height) throw new InvalidArgumentError(`output is ${output.width}×${output.height}; the input is ${input.width}×${input.height}`);
     const rounding = opts.rounding ?? 'nearest';
-    if (rounding !== 'nearest' && rounding !== 'truncate') throw new InvalidArgumentError(`rounding must be 'nearest' or 'truncate', not ${String(rounding)}`);
+    checkRounding(rounding, 'enhance');
     const { width, height } = input;
     const net = networkSizePad(width, height);
     this.checkNetworkSize(net.w, net.h);
@@ -208,7 +208,7 @@ export class NeRCoModel {
         const realA = await packImage(rec, staging.buffer, { format: inFormat, width, height, bytesPerRow: inRow, lut: this.lut, padW: net.w, padH: net.h }, 'real_A');
         const { fakeB } = await recordForward(rec, this.gpu, realA);
         realA.release();
-        await unpackImage(rec, fakeB, { width, height, bytesPerRow: outRow, rounding, format: output.format as 'rgba8unorm' | 'bgra8unorm', output: outTexels.buffer }, 'output');
+        await unpackImage(rec, fakeB, { width, height, bytesPerRow: outRow, rounding, format: outFormat, output: outTexels.buffer }, 'output');
         fakeB.release();
         encoder.copyBufferToTexture({ buffer: outTexels.buffer, bytesPerRow: outRow, rowsPerImage: height }, { texture: output }, [width, height]);
       }, callerEncoder ? { encoder: callerEncoder } : {});

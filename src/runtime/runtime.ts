@@ -114,7 +114,7 @@ export class Runtime {
 
   /** A pooled tensor filled from host data. */
   upload(data: Float32Array, shape: readonly number[], label: string): GpuTensor {
-    if (!(data instanceof Float32Array)) throw new InvalidArgumentError(`${label}: upload takes a Float32Array`);
+    if (!(data instanceof Float32Array)) throw new InvalidArgumentError(`${label}: expected a Float32Array, got ${(data as object)?.constructor?.name ?? typeof data}`);
     if (data.length !== shapeSize(shape)) throw new InvalidArgumentError(`${label}: ${data.length} values for shape [${shape.join(', ')}]`);
     const t = this.tensor(shape, label);
     this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);

@@ -167,9 +167,9 @@ describe('bad options are typed errors, checked before any GPU work', () => {
     const tex = uploadRGBA8(model.device, 9, 7, randomRGBA(9, 7, 3));
     const before = model.runtime.pool.stats().inUseBytes;
     const cases: [Promise<unknown>, RegExp][] = [
-      [model.enhance(tex, { format: 'rgba16float' as never }), /format must be rgba8unorm or bgra8unorm, not rgba16float/],
-      [model.enhance(tex, { rounding: 'round' as never }), /rounding must be 'nearest' or 'truncate', not round/],
-      [model.runCHW(new Float64Array(3 * 64) as never, 8, 8), /real_A must be a Float32Array/],
+      [model.enhance(tex, { format: 'rgba16float' as never }), /enhance: format must be rgba8unorm or bgra8unorm, got rgba16float/],
+      [model.enhance(tex, { rounding: 'round' as never }), /enhance: rounding must be 'truncate' or 'nearest', got round/],
+      [model.runCHW(new Float64Array(3 * 64) as never, 8, 8), /real_A: expected a Float32Array, got Float64Array/],
       [model.runCHW(new Float32Array(3 * 64), 8, 8, { nrn: 'Fast' as never }), /nrn must be 'fast' or 'general', not Fast/],
     ];
     for (const [p, message] of cases) {
