@@ -6,7 +6,7 @@ import { loadNeRCo } from '../nerco/load.js';
 import type { NeRCoModel } from '../nerco/model.js';
 import { decodeImageFile, encodePNG } from '../node/image-io.js';
 import { writeFileAtomic } from '../node/fs-atomic.js';
-import { oneOf, parse } from './args.js';
+import { oneOf, parse, UsageError } from './args.js';
 
 export const ENHANCE_USAGE = `nerco-webgpu enhance <input image|dir> -o <output.png|dir> [options]
   --weights <dir|file.safetensors>  official latest_net_*.pth directory or a converted file (default: shipped weights)
@@ -64,8 +64,8 @@ export async function runEnhance(argv: string[], io: Output): Promise<number> {
     adapter: { type: 'string' },
     force: { type: 'boolean' },
   });
-  if (positionals.length !== 1) throw new InvalidArgumentError(`expected one input (got ${positionals.length})\n${ENHANCE_USAGE}`);
-  if (!values.output) throw new InvalidArgumentError(`-o <output> is required\n${ENHANCE_USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`expected one input (got ${positionals.length})`);
+  if (!values.output) throw new UsageError('-o <output> is required');
   const input = positionals[0]!;
   const output = values.output;
   const fit = oneOf(values.fit, ['pad', 'resize'] as const, '--fit', 'pad');

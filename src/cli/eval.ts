@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { InvalidArgumentError, NercoError } from '../errors.js';
+import { NercoError } from '../errors.js';
 import { enhanceImage } from '../nerco/enhance-image.js';
 import { loadNeRCo } from '../nerco/load.js';
 import { psnr, ssim } from '../nerco/metrics.js';
 import { decodeImageFile } from '../node/image-io.js';
-import { oneOf, parse } from './args.js';
+import { oneOf, parse, UsageError } from './args.js';
 import type { Output } from './enhance.js';
 
 export const EVAL_USAGE = `nerco-webgpu eval --data <dir with low/ and high/> [--weights <dir|file>] [--fit pad|resize] [--json] [--adapter <substring>]
@@ -27,7 +27,7 @@ export async function runEval(argv: string[], io: Output): Promise<number> {
     json: { type: 'boolean' },
     adapter: { type: 'string' },
   });
-  if (positionals.length || !values.data) throw new InvalidArgumentError(`--data <dir> is required\n${EVAL_USAGE}`);
+  if (positionals.length || !values.data) throw new UsageError('--data <dir> is required');
   const fit = oneOf(values.fit, ['pad', 'resize'] as const, '--fit', 'pad');
   const lowDir = join(values.data, 'low');
   const highDir = join(values.data, 'high');
@@ -36,16 +36,17 @@ export async function runEval(argv: string[], io: Output): Promise<number> {
   const highByStem = new Map(highs.filter((n) => IMAGE.test(n)).map((n) => [basename(n, extname(n)), n]));
   if (!lows.length) throw new NercoError('IO', `${lowDir}: no images`);
   // Every pair is known before the GPU is touched: a missing reference fails at once.
-  const missing = lows.find((n) => !highByStem.has(basename(n, extname(n))));
-  if (missing) throw new NercoError('IO', `${join(highDir, basename(missing, extname(missing)))}.*: no reference for ${missing}`);
+  const pairs = lows.map((name) => {
+    const stem = basename(name, extname(name));
+    const highName = highByStem.get(stem);
+    if (!highName) throw new NercoError('IO', `${join(highDir, stem)}.*: no reference for ${name}`);
+    return { name, stem, highName };
+  });
 
   const model = await loadNeRCo(values.weights, { adapter: values.adapter });
   const rows: EvalRow[] = [];
   try {
-    for (const name of lows) {
-      const stem = basename(name, extname(name));
-      const highName = highByStem.get(stem);
-      if (!highName) throw new NercoError('IO', `${join(highDir, stem)}.*: no reference for ${name}`);
+    for (const { name, stem, highName } of pairs) {
       const [low, high] = await Promise.all([decodeImageFile(join(lowDir, name)), decodeImageFile(join(highDir, highName))]);
       const { image } = await enhanceImage(model, low, { fit });
       if (image.width !== high.width || image.height !== high.height) {

@@ -34,13 +34,12 @@ export async function main(argv: string[], io: Output = { log: (l) => console.lo
     }
   } catch (e) {
     const msg = e instanceof NercoError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    // Usage text after the first line is help, not part of the error line.
     const [first, ...more] = msg.split('\n');
     io.warn(`nerco-webgpu: ${first}`);
     if (!(e instanceof NercoError && e.code === 'INVALID_ARGUMENT')) return 1;
     // Exit 2. A command line that does not parse gets the command's usage after the error line.
     if (more.length) io.warn(more.join('\n'));
-    else if (e instanceof UsageError) io.warn(COMMAND_USAGE[command!] ?? USAGE);
+    if (e instanceof UsageError) io.warn(COMMAND_USAGE[command!] ?? USAGE);
     return 2;
   } finally {
     process.off('SIGINT', onSignal);
